@@ -1,0 +1,85 @@
+import type { AppModel, PlatformName } from '../model/app.js';
+import type { VolumeSource } from '../model/volume.js';
+import type { RunContext } from '../util/context.js';
+import type { BundleReader } from '../bundle/reader.js';
+
+/**
+ * Every platform is one folder under src/platforms exporting a PlatformDriver. The CLI looks
+ * drivers up in src/platforms/index.ts; adding a platform is adding a folder and one table row.
+ */
+export interface PlatformDriver {
+  readonly name: PlatformName;
+  /** One line for `--help`. */
+  readonly description: string;
+  readonly source?: SourceDriver;
+  readonly target?: TargetDriver;
+}
+
+/** What `fatchart pack` asks of a source. Fields a platform does not use are ignored. */
+export interface CaptureRequest {
+  /** Folder, compose file directory, or nothing for a live cluster. */
+  location?: string;
+  appName?: string;
+  namespace?: string;
+  selector?: string;
+  all?: boolean;
+  kubeconfig?: string;
+  context?: string;
+  composeFiles?: string[];
+  project?: string;
+  envFiles?: string[];
+  profiles?: string[];
+  quiesce?: string;
+  moverImage?: string;
+  parallel?: number;
+  explain?: boolean;
+  excludeSecrets?: boolean;
+}
+
+export interface Capture {
+  model: AppModel;
+  volumes: VolumeSource[];
+  /**
+   * Called exactly once after the bundle is written or the pack failed: resume quiesced
+   * workloads, delete helper pods/containers. Must not throw for cleanup that already happened.
+   */
+  release(): Promise<void>;
+}
+
+export interface SourceDriver {
+  capture(request: CaptureRequest, ctx: RunContext): Promise<Capture>;
+}
+
+/** What `fatchart unpack` asks of a target. Fields a platform does not use are ignored. */
+export interface RestoreRequest {
+  out?: string;
+  namespace?: string;
+  kubeconfig?: string;
+  context?: string;
+  project?: string;
+  up?: boolean;
+  dryRun?: boolean;
+  planOnly?: boolean;
+  skipData?: boolean;
+  onlyVolume?: string;
+  conflict?: string;
+  preservePerms?: boolean;
+  /** The blueprints after conversion and rewrites for this target (see src/convert). */
+  objects?: AppModel['objects'];
+}
+
+export interface RestoreReport {
+  /** Where it went: a folder, `context/namespace`, a compose project. */
+  destination: string;
+  objects: number;
+  volumes: number;
+  files: number;
+  bytes: number;
+  /** True when every restored file's digest was re-read and matched the bundle index. */
+  digestsVerified: boolean;
+  timings: Record<string, number>;
+}
+
+export interface TargetDriver {
+  restore(bundle: BundleReader, request: RestoreRequest, ctx: RunContext): Promise<RestoreReport>;
+}
