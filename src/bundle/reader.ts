@@ -1,0 +1,2 @@
+// Placeholder replaced by the real reader in the format commit.
+export declare class BundleReader {}

@@ -1,0 +1,11 @@
+import type { Command } from 'commander';
+
+/**
+ * Every CLI command is one module exporting `register(program)`. This table is the only place
+ * that lists them, in the order `--help` shows them.
+ */
+export type RegisterCommand = (program: Command) => void;
+
+export const commandModules: Array<() => Promise<{ register: RegisterCommand }>> = [
+  // filled in as commands land: () => import('./pack.js'), ...
+];
