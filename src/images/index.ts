@@ -1,0 +1,16 @@
+/** The images concern's public surface: what src/actions and the CLI call. */
+export { parseImageRef, formatImageRef, normalizeImageRef, parseRegistryTarget, type ImageRef } from './ref.js';
+export { collectImages, findImageUses, rewriteImageRefs, unmappedImages, parseImageList, type ImageUse } from './collect.js';
+export {
+  chainCredentials,
+  dockerConfigCredentials,
+  secretCredentials,
+  staticCredentials,
+  type Credential,
+  type CredentialLookup,
+} from './credentials.js';
+export { RegistryClient, type ClientOptions } from './client.js';
+export { resolveImageSlot, type ImageSlot, type ImageSlotEntry, type PackedImage, type PullOptions } from './pull.js';
+export { pushImages, pushImagesWithStats, type PushOptions, type PushStats } from './push.js';
+export { bundleLayout, folderLayout, exportLayout, IMAGE_SLOT, type LayoutSource } from './layout.js';
+export { DEFAULT_PLATFORM } from './media.js';
