@@ -1,0 +1,60 @@
+import { createReadStream } from 'node:fs';
+import Docker from 'dockerode';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { captureDockerCheckpoint, restoreDockerCheckpoint, type CapturedCheckpoint } from '../../src/checkpoint/docker.js';
+import { quietContext } from '../../src/util/context.js';
+import { dockerProbe, startDocker } from '../support/components/docker.js';
+import { needs } from '../support/require.js';
+import { COUNTER, counted, criuProbe, sleep } from './support.js';
+
+const ready = await needs('Docker checkpoint/restore', criuProbe, dockerProbe);
+
+describe.skipIf(!ready)('Docker Engine checkpoint and restore with real CRIU', () => {
+  let docker: Docker;
+  let image: string;
+  const names = [`fatchart-cp-counter-${process.pid}`, `fatchart-cp-restored-${process.pid}`];
+  const captured: CapturedCheckpoint[] = [];
+
+  beforeAll(async () => {
+    const component = await startDocker();
+    docker = new Docker({ socketPath: component.socketPath });
+    image = component.image;
+  });
+  afterAll(async () => {
+    for (const n of names) await docker?.getContainer(n).remove({ force: true }).catch(() => {});
+    for (const c of captured) await c.dispose();
+  });
+
+  it('checkpoints a running counter, removes it, and restores it counting on from where it was', async () => {
+    const source = await docker.createContainer({ name: names[0], Image: image, Cmd: COUNTER, HostConfig: { NetworkMode: 'none' } });
+    await source.start();
+    await sleep(2000);
+    const before = await counted(source);
+    expect(before.length).toBeGreaterThan(2);
+    const cp = await captureDockerCheckpoint({ docker }, names[0]!, {}, quietContext());
+    captured.push(cp);
+    // Left running by default: the source keeps serving after the dump.
+    expect((await source.inspect()).State.Running).toBe(true);
+    expect(cp.facts).toMatchObject({
+      container: names[0],
+      engine: 'docker',
+      architecture: 'x86_64',
+      tcpEstablished: false,
+      image,
+    });
+    expect(cp.facts.criuVersion).toMatch(/^\d+\.\d+/);
+    expect(cp.facts.kernelVersion).toBeTruthy();
+    expect(cp.size).toBeGreaterThan(0);
+    await source.remove({ force: true });
+
+    const restored = await restoreDockerCheckpoint({ docker }, createReadStream(cp.file), cp.file, { name: names[1] }, quietContext());
+    await sleep(1500);
+    const after = await counted(docker.getContainer(restored.containerId));
+    expect(after.length).toBeGreaterThan(0);
+    // A cold start would print 1 first; the restored process goes on after the number it had
+    // reached at the dump, which is past everything it had printed before the dump began.
+    expect(after[0]).toBeGreaterThan(before.at(-1)!);
+    expect(after).toEqual(after.map((_, i) => after[0]! + i));
+    expect((await docker.getContainer(restored.containerId).inspect()).State.Running).toBe(true);
+  });
+});
