@@ -12,5 +12,6 @@ export {
 export { RegistryClient, type ClientOptions } from './client.js';
 export { resolveImageSlot, type ImageSlot, type ImageSlotEntry, type PackedImage, type PullOptions } from './pull.js';
 export { pushImages, pushImagesWithStats, type PushOptions, type PushStats } from './push.js';
-export { bundleLayout, folderLayout, exportLayout, IMAGE_SLOT, type LayoutSource } from './layout.js';
+export { folderLayout, exportLayout, IMAGE_SLOT, type LayoutSource } from './layout.js';
+export { bundleLayout, bundleHasImages, exportBundleImages } from './bundle.js';
 export { DEFAULT_PLATFORM } from './media.js';

@@ -43,13 +43,6 @@ export function parseIndex(bytes: Buffer, subject: string): ImageIndex {
   return doc;
 }
 
-/** A layout inside a bundle, read through the reader's verified entry streams. */
-export async function bundleLayout(reader: { openEntry(name: string): Promise<Readable> }): Promise<LayoutSource> {
-  const entry = `${IMAGE_SLOT}/${INDEX_FILE}`;
-  const index = parseIndex(await readSmall(await reader.openEntry(entry), MAX_MANIFEST_BYTES, entry), entry);
-  return { index, openBlob: (digest) => reader.openEntry(`${IMAGE_SLOT}/${blobPath(digest)}`) };
-}
-
 /** A layout in a folder (an export, or one built by skopeo). */
 export async function folderLayout(dir: string): Promise<LayoutSource> {
   const indexFile = join(dir, INDEX_FILE);

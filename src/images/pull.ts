@@ -17,7 +17,7 @@ import {
   type ImageManifest,
   type Platform,
 } from './media.js';
-import { formatImageRef, parseImageRef, type ImageRef } from './ref.js';
+import { formatImageRef, normalizeImageRef, parseImageRef, type ImageRef } from './ref.js';
 
 /**
  * The pack side: resolves each reference to one platform's manifest and describes the bundle's
@@ -34,9 +34,10 @@ export interface PullOptions extends ClientOptions {
   platform?: string;
 }
 
+/** Shaped as the bundle writer's SlotEntry, so a slot is handed over as it is. */
 export interface ImageSlotEntry {
   /** `images/oci-layout`, `images/index.json`, `images/blobs/sha256/<hex>`. */
-  path: string;
+  entry: string;
   size: number;
   /** Hex sha256 of the entry's bytes. */
   sha256: string;
@@ -49,15 +50,14 @@ export interface PackedImage {
   /** The platform manifest's digest: what the target will run. */
   digest: string;
   platform: string;
-  /** The bundle entry holding the manifest. */
-  entry: string;
   /** Manifest + config + layers, counting shared layers in each image that uses them. */
   size: number;
 }
 
+/** The manifest's `images` section (`refs`) and the entries of the `images/` slot. */
 export interface ImageSlot {
+  refs: PackedImage[];
   entries: ImageSlotEntry[];
-  images: PackedImage[];
 }
 
 interface Resolved {
@@ -74,8 +74,8 @@ const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
 
 const slotPath = (digest: string) => `${IMAGE_SLOT}/${blobPath(digest)}`;
 
-function bufferEntry(path: string, bytes: Buffer): ImageSlotEntry {
-  return { path, size: bytes.length, sha256: digestHex(sha256Digest(bytes), path), open: async () => Readable.from([bytes]) };
+function bufferEntry(entry: string, bytes: Buffer): ImageSlotEntry {
+  return { entry, size: bytes.length, sha256: digestHex(sha256Digest(bytes), entry), open: async () => Readable.from([bytes]) };
 }
 
 async function resolveOne(text: string, clients: (registry: string) => RegistryClient, platform: string): Promise<Resolved> {
@@ -134,14 +134,15 @@ export async function resolveImageSlot(refs: string[], options: PullOptions = {}
     return c;
   };
   const resolved: Resolved[] = [];
-  for (const text of [...new Set(refs)]) {
+  // `nginx:1.25` and `docker.io/library/nginx:1.25` are one image: resolve and name it once.
+  for (const text of [...new Set(refs.map(normalizeImageRef))]) {
     const r = await resolveOne(text, clients, platform);
     ctx.log.info(`image ${r.name} → ${r.manifest.digest} (${r.platform})`);
     resolved.push(r);
   }
 
   const entries = new Map<string, ImageSlotEntry>();
-  const images: PackedImage[] = [];
+  const packed: PackedImage[] = [];
   const indexManifests: Descriptor[] = [];
   for (const r of resolved) {
     const path = slotPath(r.manifest.digest);
@@ -153,7 +154,7 @@ export async function resolveImageSlot(refs: string[], options: PullOptions = {}
       if (entries.has(blob)) continue;
       const client = clients(r.ref.registry);
       entries.set(blob, {
-        path: blob,
+        entry: blob,
         size: d.size,
         sha256: digestHex(d.digest, blob),
         open: async () => verified(await client.openBlob(r.ref.repository, d.digest), d.digest, d.size, `${r.name} blob ${d.digest}`),
@@ -168,7 +169,7 @@ export async function resolveImageSlot(refs: string[], options: PullOptions = {}
       annotations: { [REF_NAME_ANNOTATION]: r.name },
     });
     const size = r.manifest.bytes.length + r.doc.config.size + r.doc.layers.reduce((n, l) => n + l.size, 0);
-    images.push({ ref: r.name, digest: r.manifest.digest, platform: r.platform, entry: path, size });
+    packed.push({ ref: r.name, digest: r.manifest.digest, platform: r.platform, size });
   }
   const index = Buffer.from(serializeIndex(layoutIndex(indexManifests)));
   return {
@@ -177,6 +178,6 @@ export async function resolveImageSlot(refs: string[], options: PullOptions = {}
       ...entries.values(),
       bufferEntry(`${IMAGE_SLOT}/${INDEX_FILE}`, index),
     ],
-    images,
+    refs: packed,
   };
 }

@@ -39,7 +39,7 @@ const NAMES = ['app-a', 'app-b', 'multi'];
 /** Writes each slot entry to `root/<path>` by streaming its open(), as the bundle writer would. */
 async function writeSlot(slot: ImageSlot, root: string): Promise<void> {
   for (const e of slot.entries) {
-    const file = join(root, e.path);
+    const file = join(root, e.entry);
     await mkdir(dirname(file), { recursive: true });
     await pipeline(await e.open(), createWriteStream(file));
   }
@@ -87,16 +87,16 @@ describe.skipIf(!ready)('images against real registries', () => {
 
   it('resolves tags to digests, picking linux/amd64 out of the multi-arch index', () => {
     const multiIndex = JSON.parse(readFileSync(join(built.dir, 'blobs/sha256', built.names.multi.slice(7)), 'utf8'));
-    expect(slot.images.map((i) => [i.ref, i.digest, i.platform])).toEqual([
+    expect(slot.refs.map((i) => [i.ref, i.digest, i.platform])).toEqual([
       [refs[0], built.names['app-a'], 'linux/amd64'],
       [refs[1], built.names['app-b'], 'linux/amd64'],
       [refs[2], multiIndex.manifests[0].digest, 'linux/amd64'],
     ]);
-    for (const image of slot.images) expect(image.entry).toBe(`images/blobs/sha256/${image.digest.slice(7)}`);
+    for (const image of slot.refs) expect(slot.entries.map((e) => e.entry)).toContain(`images/blobs/sha256/${image.digest.slice(7)}`);
   });
 
   it('stores the layer shared by three images once, and every entry matches its declared size and sha256', () => {
-    const paths = slot.entries.map((e) => e.path);
+    const paths = slot.entries.map((e) => e.entry);
     expect(new Set(paths).size).toBe(paths.length);
     expect(paths.filter((p) => p === `images/blobs/sha256/${built.sharedLayer.slice(7)}`)).toHaveLength(1);
     // 3 manifests + 3 configs + busybox + 1 (a) + 2 (b) + 1 (multi amd64) layers, plus oci-layout and index.json.
@@ -104,15 +104,15 @@ describe.skipIf(!ready)('images against real registries', () => {
     expect(paths[0]).toBe('images/oci-layout');
     expect(paths.at(-1)).toBe('images/index.json');
     for (const e of slot.entries) {
-      const bytes = readFileSync(join(work, 'bundle', e.path));
-      expect(bytes.length, e.path).toBe(e.size);
+      const bytes = readFileSync(join(work, 'bundle', e.entry));
+      expect(bytes.length, e.entry).toBe(e.size);
       expect(e.sha256).toBe(createHash('sha256').update(bytes).digest('hex'));
     }
   });
 
   it('writes a layout skopeo reads: every image inspects with the packed digest and layers', () => {
     const layoutDir = join(work, 'bundle', 'images');
-    for (const image of slot.images) {
+    for (const image of slot.refs) {
       const info = JSON.parse(skopeo('inspect', `oci:${layoutDir}:${image.ref}`));
       expect(info.Digest).toBe(image.digest);
       expect(info.Architecture).toBe('amd64');
@@ -123,7 +123,7 @@ describe.skipIf(!ready)('images against real registries', () => {
   it('picks another platform from the index when asked, and refuses one the index lacks', async () => {
     const arm = await resolveImageSlot([refs[2]], { platform: 'linux/arm64' });
     const index = JSON.parse(readFileSync(join(built.dir, 'blobs/sha256', built.names.multi.slice(7)), 'utf8'));
-    expect(arm.images[0]).toMatchObject({ digest: index.manifests[1].digest, platform: 'linux/arm64/v8' });
+    expect(arm.refs[0]).toMatchObject({ digest: index.manifests[1].digest, platform: 'linux/arm64/v8' });
     await expectFatchart(resolveImageSlot([refs[2]], { platform: 'linux/s390x' }), 'platform', /no linux\/s390x image.*linux\/amd64, linux\/arm64\/v8/);
     await expectFatchart(resolveImageSlot([refs[0]], { platform: 'linux/arm64' }), 'platform', /image is linux\/amd64, not linux\/arm64/);
   });
@@ -131,7 +131,7 @@ describe.skipIf(!ready)('images against real registries', () => {
   it('pulls from a registry behind basic auth with credentials, and says so without them', async () => {
     const ref = `${secured.host}/private/app-a:2`;
     const pulled = await resolveImageSlot([ref], { credentials: staticCredentials(secured.host, USER) });
-    expect(pulled.images[0].digest).toBe(built.names['app-a']);
+    expect(pulled.refs[0].digest).toBe(built.names['app-a']);
     await expectFatchart(resolveImageSlot([ref]), 'platform', /asks for a login and no credentials/);
     await expectFatchart(
       resolveImageSlot([ref], { credentials: staticCredentials(secured.host, { username: 'packer', password: 'wrong' }) }),
@@ -148,12 +148,12 @@ describe.skipIf(!ready)('images against real registries', () => {
       // 8 distinct blobs cross the wire once; the busybox layer is mounted into the 2 other repositories.
       expect(first.stats).toMatchObject({ uploaded: 3 + 5, mounted: 2, present: 0 });
       expect(blobUploads(proxy).filter((r) => r.method === 'PUT')).toHaveLength(8);
-      for (const image of slot.images) {
+      for (const image of slot.refs) {
         const pushed = first.map.get(image.ref)!;
         expect(pushed).toBe(`${proxy.host}/mirror/${image.ref.split('/').slice(1).join('/').replace(/:1\.0$/, '')}@${image.digest}`);
         const direct = pushed.replace(proxy.host, target.host);
         const raw = skopeo('inspect', '--raw', '--tls-verify=false', `docker://${direct}`);
-        expect(raw).toBe(readFileSync(join(work, 'bundle', image.entry), 'utf8'));
+        expect(raw).toBe(readFileSync(join(work, 'bundle', `images/blobs/sha256/${image.digest.slice(7)}`), 'utf8'));
         const byTag = JSON.parse(skopeo('inspect', '--tls-verify=false', `docker://${direct.replace(/@.*/, ':1.0')}`));
         expect(byTag.Digest).toBe(image.digest);
       }
@@ -234,7 +234,7 @@ describe.skipIf(!ready)('images against real registries', () => {
     bytes[0] ^= 0xff;
     writeFileSync(stored, bytes);
     const fresh = await resolveImageSlot([refs[1]]);
-    const entry = fresh.entries.find((e) => e.path.endsWith(layer.slice(7)))!;
+    const entry = fresh.entries.find((e) => e.entry.endsWith(layer.slice(7)))!;
     await expectFatchart(pipeline(await entry.open(), createWriteStream(join(work, 'bad-layer'))), 'verification', /content is sha256:.*expected/);
   });
 });
