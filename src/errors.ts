@@ -19,6 +19,8 @@ export const ExitCode = {
   preflight: 6,
   /** A conversion lost information and --strict was given. */
   lossy: 7,
+  /** A bug in fatchart itself: please report it with the --verbose output. */
+  internal: 70,
   /** Interrupted by a signal; whatever was started was rolled back. */
   interrupted: 130,
 } as const;

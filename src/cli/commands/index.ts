@@ -7,5 +7,9 @@ import type { Command } from 'commander';
 export type RegisterCommand = (program: Command) => void;
 
 export const commandModules: Array<() => Promise<{ register: RegisterCommand }>> = [
-  // filled in as commands land: () => import('./pack.js'), ...
+  () => import('./pack.js'),
+  () => import('./inspect.js'),
+  () => import('./verify.js'),
+  () => import('./unpack.js'),
+  () => import('./images.js'),
 ];

@@ -1,0 +1,53 @@
+import { basename, resolve } from 'node:path';
+import { FatchartError } from '../errors.js';
+import type { PlatformName } from '../model/app.js';
+import { writeBundle, type Signer, type WriteResult } from '../bundle/writer.js';
+import { getPlatform } from '../platforms/index.js';
+import type { CaptureRequest } from '../platforms/driver.js';
+import type { RunContext } from '../util/context.js';
+import { toolVersion } from '../util/version.js';
+
+export interface PackOptions extends CaptureRequest {
+  source: PlatformName;
+  /** Output file; default `<app>.fatchart` in the current folder. */
+  out?: string;
+  created: Date;
+  compressionLevel?: number;
+  retries?: number;
+  signer?: Signer;
+}
+
+/** Captures the app from its source and writes one fat chart. The source is always released. */
+export async function pack(options: PackOptions, ctx: RunContext): Promise<WriteResult> {
+  const driver = await getPlatform(options.source);
+  if (!driver.source) throw new FatchartError('usage', `platform "${options.source}" cannot be a pack source`);
+  const capture = await driver.source.capture(options, ctx);
+  try {
+    if (options.excludeSecrets) {
+      const dropped = capture.model.objects.filter((o) => o.kind === 'Secret');
+      capture.model.objects = capture.model.objects.filter((o) => o.kind !== 'Secret');
+      capture.model.originals = capture.model.originals.filter((o) => o.kind !== 'Secret');
+      for (const s of dropped) {
+        capture.model.losses.push({ severity: 'dropped', subject: `Secret/${s.metadata.name}`, field: '*', message: 'left out by --exclude-secrets', fix: 'create the Secret on the target before unpacking' });
+      }
+    } else if (capture.model.objects.some((o) => o.kind === 'Secret')) {
+      ctx.log.warn('the bundle holds Secrets in clear text; encrypt it for transport or use --exclude-secrets');
+    }
+    const out = resolve(options.out ?? `${basename(capture.model.app.name)}.fatchart`);
+    return await writeBundle(
+      {
+        out,
+        model: capture.model,
+        volumes: capture.volumes,
+        created: options.created,
+        toolVersion,
+        compressionLevel: options.compressionLevel,
+        retries: options.retries,
+        signer: options.signer,
+      },
+      ctx,
+    );
+  } finally {
+    await capture.release();
+  }
+}

@@ -1,0 +1,61 @@
+import { Command, Option } from 'commander';
+import { unpack } from '../../actions/unpack.js';
+import { platformNames } from '../../platforms/index.js';
+import type { PlatformName } from '../../model/app.js';
+import { bytes, duration } from '../../util/format.js';
+import { runCommand } from '../run.js';
+
+export function register(program: Command): void {
+  program
+    .command('unpack')
+    .summary('verify a fat chart and restore it onto a target platform')
+    .argument('<bundle>', 'fat chart archive')
+    .addOption(new Option('-t, --target <platform>', 'where to restore').choices(platformNames).default('manifests'))
+    .option('--out <dir>', 'manifests/compose: folder to write (must not exist or be empty)')
+    .option('--skip-data', 'restore blueprints only, no volume data')
+    .option('--only-volume <name>', 'restore only this volume')
+    .option('--preserve-perms', 'keep setuid/setgid/sticky bits from the archive')
+    .option('--kubeconfig <file>', 'k8s/openshift: kubeconfig file')
+    .option('--context <name>', 'k8s/openshift: kubeconfig context')
+    .option('-n, --namespace <ns>', 'k8s/openshift: target namespace')
+    .option('--dry-run', 'k8s/openshift: server-side dry run; change nothing')
+    .option('--plan', 'k8s/openshift: print the plan (order, size, expected time) and stop')
+    .addOption(new Option('--conflict <policy>', 'k8s/openshift: existing objects').choices(['fail', 'skip', 'overwrite']).default('fail'))
+    .option('-p, --project <name>', 'compose: project name')
+    .option('--up', 'compose: start the project and wait for health checks')
+    .addHelpText('after', `
+Examples:
+  fatchart unpack bundles/shop.fatchart --target manifests --out /tmp/shop
+  fatchart unpack shop.fatchart --target k8s --context prod -n shop-restored
+  fatchart unpack shop.fatchart --target compose --out ./shop -p shop --up
+
+Nothing is left half-done: a folder target is written beside --out and renamed at the end;
+a cluster target is a transaction rolled back on any failure.`)
+    .action(async (bundle: string, o) => {
+      await runCommand(program.opts(), async (ctx) => {
+        const r = await unpack(
+          bundle,
+          {
+            target: o.target as PlatformName,
+            out: o.out,
+            skipData: o.skipData,
+            onlyVolume: o.onlyVolume,
+            preservePerms: o.preservePerms,
+            kubeconfig: o.kubeconfig,
+            context: o.context,
+            namespace: o.namespace,
+            dryRun: o.dryRun,
+            planOnly: o.plan,
+            conflict: o.conflict,
+            project: o.project,
+            up: o.up,
+          },
+          ctx,
+        );
+        const total = Object.values(r.timings).reduce((a, b) => a + b, 0);
+        process.stdout.write(
+          `unpacked ${r.identity} → ${r.destination}: ${r.objects} objects, ${r.volumes} volumes, ${r.files} files, ${bytes(r.bytes)}; digests ${r.digestsVerified ? 'verified' : 'NOT verified'} (${duration(total)})\n`,
+        );
+      });
+    });
+}
