@@ -20,8 +20,10 @@ import {
   registryProbes,
   startCountingProxy,
   startRegistry,
+  startTokenServer,
   type CountingProxy,
   type RegistryInstance,
+  type TokenServer,
 } from '../support/components/registry.js';
 import { BUSYBOX, buildTestLayout, skopeo, skopeoCopyToRegistry, type BuiltLayout } from './build.js';
 
@@ -236,5 +238,47 @@ describe.skipIf(!ready)('images against real registries', () => {
     const fresh = await resolveImageSlot([refs[1]]);
     const entry = fresh.entries.find((e) => e.entry.endsWith(layer.slice(7)))!;
     await expectFatchart(pipeline(await entry.open(), createWriteStream(join(work, 'bad-layer'))), 'verification', /content is sha256:.*expected/);
+  });
+});
+
+describe.skipIf(!ready || !(await needs('token auth test', commandProbe('openssl', ['version']))))('Bearer token auth against a real registry', () => {
+  let built: BuiltLayout;
+  let tokens: TokenServer;
+  let registry: RegistryInstance;
+  let plain: RegistryInstance;
+
+  beforeAll(async () => {
+    built = buildTestLayout();
+    tokens = await startTokenServer(USER);
+    [registry, plain] = await Promise.all([startRegistry({ token: tokens }), startRegistry()]);
+    skopeoCopyToRegistry(built.dir, 'app-a', `${plain.host}/test/app-a:1.0`);
+  });
+
+  afterAll(async () => {
+    await Promise.all([registry, plain].filter(Boolean).map((r) => r.stop()));
+    await tokens?.stop();
+    if (built) await rm(dirname(built.dir), { recursive: true, force: true });
+  });
+
+  it('fetches a repository-scoped token from the challenge realm and pushes and pulls with it', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'fatchart-images-token-'));
+    try {
+      const slot = await resolveImageSlot([`${plain.host}/test/app-a:1.0`]);
+      await writeSlot(slot, work);
+      const credentials = staticCredentials(registry.host, USER);
+      const { map, stats } = await pushImagesWithStats(await folderLayout(join(work, 'images')), `${registry.host}/secure`, { credentials });
+      expect(stats.uploaded).toBe(3);
+      expect(tokens.scopes).toContain('repository:secure/test/app-a:pull,push');
+      const pulled = await resolveImageSlot([map.get(slot.refs[0].ref)!], { credentials });
+      expect(pulled.refs[0].digest).toBe(built.names['app-a']);
+      expect(tokens.scopes).toContain('repository:secure/test/app-a:pull');
+      // The registry really checks tokens: a forged one is turned away.
+      const forged = await fetch(`http://${registry.host}/v2/secure/test/app-a/manifests/1.0`, { headers: { authorization: 'Bearer e30.e30.AAAA' } });
+      expect(forged.status).toBe(401);
+      // No credentials: the token server refuses, and the error names the realm.
+      await expectFatchart(resolveImageSlot([map.get(slot.refs[0].ref)!]), 'platform', /token endpoint answered 401/);
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
   });
 });

@@ -4,7 +4,8 @@
  * start them in beforeAll and stop them in afterAll; nothing outlives the test file.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createPrivateKey, sign, X509Certificate } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -25,7 +26,10 @@ export interface RegistryInstance {
 }
 
 export interface RegistryOptions {
+  /** htpasswd basic auth with this one user. */
   auth?: { username: string; password: string };
+  /** Token auth: the registry sends clients to this realm and trusts tokens signed by `certFile`'s key. */
+  token?: { realm: string; service: string; issuer: string; certFile: string };
 }
 
 async function freePort(): Promise<number> {
@@ -58,6 +62,10 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Regi
     const line = execFileSync('htpasswd', ['-nbB', options.auth.username, options.auth.password], { encoding: 'utf8' }).trim();
     await writeFile(join(dir, 'htpasswd'), `${line}\n`);
     auth = `auth:\n  htpasswd:\n    realm: fatchart-test\n    path: ${join(dir, 'htpasswd')}\n`;
+  }
+  if (options.token) {
+    const t = options.token;
+    auth = `auth:\n  token:\n    realm: ${t.realm}\n    service: ${t.service}\n    issuer: ${t.issuer}\n    rootcertbundle: ${t.certFile}\n`;
   }
   const config = [
     'version: 0.1',
@@ -136,5 +144,73 @@ export async function startCountingProxy(upstream: string): Promise<CountingProx
     host: proxyHost,
     requests,
     stop: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+/**
+ * A token server for the registry's `auth: token` mode, which Debian ships no server for: it
+ * checks Basic credentials and answers a JWT signed (RS256) with a throw-away key whose
+ * self-signed certificate the registry is configured to trust (`x5c` header). The registry itself
+ * validates the signature, issuer, audience, expiry and granted actions, so the client's Bearer
+ * flow is tested against the real thing end to end.
+ */
+export interface TokenServer {
+  realm: string;
+  service: string;
+  issuer: string;
+  certFile: string;
+  /** The `scope` of every token request, in order. */
+  scopes: string[];
+  stop(): Promise<void>;
+}
+
+export async function startTokenServer(user: { username: string; password: string }): Promise<TokenServer> {
+  const dir = await mkdtemp(join(tmpdir(), 'fatchart-token-'));
+  const keyFile = join(dir, 'key.pem');
+  const certFile = join(dir, 'cert.pem');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=fatchart-test-token', '-days', '1', '-keyout', keyFile, '-out', certFile], {
+    stdio: 'ignore',
+  });
+  const key = createPrivateKey(await readFile(keyFile));
+  const certDer = new X509Certificate(await readFile(certFile)).raw.toString('base64');
+  const service = 'fatchart-test-registry';
+  const issuer = 'fatchart-test-issuer';
+  const scopes: string[] = [];
+  const b64url = (b: Buffer | string) => Buffer.from(b).toString('base64url');
+  const expected = `Basic ${Buffer.from(`${user.username}:${user.password}`).toString('base64')}`;
+  const server = createServer((req, res) => {
+    const url = new URL(req.url!, 'http://token');
+    if (req.headers.authorization !== expected) {
+      res.writeHead(401, { 'content-type': 'application/json' }).end('{"details":"bad credentials"}');
+      return;
+    }
+    const scope = url.searchParams.get('scope') ?? '';
+    scopes.push(scope);
+    const access = scope
+      .split(' ')
+      .filter(Boolean)
+      .map((s) => {
+        const [type, name, actions] = s.split(':');
+        return { type, name, actions: actions.split(',') };
+      });
+    const now = Math.floor(Date.now() / 1000);
+    const header = { alg: 'RS256', typ: 'JWT', x5c: [certDer] };
+    const claims = { iss: issuer, sub: user.username, aud: url.searchParams.get('service'), exp: now + 300, nbf: now - 10, iat: now, jti: `${now}-${scopes.length}`, access };
+    const signing = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(claims))}`;
+    const token = `${signing}.${b64url(sign('sha256', Buffer.from(signing), key))}`;
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ token, expires_in: 300 }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const realm = `http://127.0.0.1:${(server.address() as AddressInfo).port}/token`;
+  return {
+    realm,
+    service,
+    issuer,
+    certFile,
+    scopes,
+    async stop() {
+      await new Promise((resolve) => server.close(resolve));
+      await rm(dir, { recursive: true, force: true });
+    },
   };
 }
