@@ -6,6 +6,8 @@ import { quietContext } from '../../src/util/context.js';
 import { dockerProbe, startDocker } from '../support/components/docker.js';
 import { needs } from '../support/require.js';
 import { COUNTER, counted, criuProbe, sleep } from './support.js';
+import { copyImage, startSecondEngine } from './second-engine.js';
+import { dirtyTracking } from '../../src/checkpoint/criu.js';
 
 const ready = await needs('Docker checkpoint/restore', criuProbe, dockerProbe);
 
@@ -56,5 +58,44 @@ describe.skipIf(!ready)('Docker Engine checkpoint and restore with real CRIU', (
     expect(after[0]).toBeGreaterThan(before.at(-1)!);
     expect(after).toEqual(after.map((_, i) => after[0]! + i));
     expect((await docker.getContainer(restored.containerId).inspect()).State.Running).toBe(true);
+  });
+
+  it('restores on a second engine with its own data root, counting on', async () => {
+    const second = await startSecondEngine();
+    try {
+      await copyImage(docker, second.docker, image);
+      const name = `fatchart-cp-moved-${process.pid}`;
+      names.push(name);
+      const source = await docker.createContainer({ name, Image: image, Cmd: COUNTER, HostConfig: { NetworkMode: 'none' } });
+      await source.start();
+      await sleep(1500);
+      const before = await counted(source);
+      // Move semantics: the source stops with the dump.
+      const cp = await captureDockerCheckpoint({ docker }, name, { leaveRunning: false }, quietContext());
+      captured.push(cp);
+      expect((await source.inspect()).State.Running).toBe(false);
+      const restored = await restoreDockerCheckpoint({ docker: second.docker }, createReadStream(cp.file), cp.file, {}, quietContext());
+      expect(restored.name).toBe(name);
+      await sleep(1500);
+      const after = await counted(second.docker.getContainer(restored.containerId));
+      expect(after[0]).toBeGreaterThan(before.at(-1)!);
+      expect((await second.docker.getContainer(restored.containerId).inspect()).State.Running).toBe(true);
+      await second.docker.getContainer(restored.containerId).remove({ force: true });
+    } finally {
+      await second.stop();
+    }
+  });
+
+  it('reports missing memory dirty tracking and refuses an incremental dump with that reason', async () => {
+    const tracking = await dirtyTracking();
+    if (tracking.available) {
+      console.warn('SKIP this kernel tracks dirty memory; the refusal path cannot be exercised here');
+      return;
+    }
+    expect(tracking.reason).toMatch(/dirty tracking is off/i);
+    await expect(captureDockerCheckpoint({ docker }, names[0]!, { preDump: true }, quietContext())).rejects.toMatchObject({
+      code: 'preflight',
+      message: expect.stringMatching(/pre-dump\) checkpoints need memory dirty tracking, unavailable here: Dirty tracking is OFF/),
+    });
   });
 });
