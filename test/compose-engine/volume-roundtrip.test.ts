@@ -13,6 +13,8 @@ import { EngineJournal } from '../../src/platforms/compose/engine/journal.js';
 import { createVolume, fillVolume } from '../../src/platforms/compose/engine/restore.js';
 import { verifyVolume } from '../../src/platforms/compose/engine/verify.js';
 import { namedVolumeSource } from '../../src/platforms/compose/engine/volume-source.js';
+import { rebaseTar } from '../../src/platforms/compose/engine/rebase.js';
+import { encodeHeader, ZERO_BLOCK } from '../../src/bundle/tar-header.js';
 import { HELPER_LABEL } from '../../src/platforms/compose/engine/labels.js';
 import { dockerProbe, startDocker, type DockerComponent } from '../support/components/docker.js';
 import { needs } from '../support/require.js';
@@ -38,6 +40,27 @@ touch -h -d '2002-03-04 05:06:07' link-to-random
 chmod 1777 empty/nested
 chown 999:999 . && chmod 750 .
 `;
+
+describe('re-rooting a volume tar for the engine', () => {
+  const tarOf = (...entries: Buffer[]) => Readable.from([Buffer.concat([...entries, ZERO_BLOCK, ZERO_BLOCK])]);
+  const dir = (path: string, mode = 0o755) => encodeHeader({ path, type: 'Directory', size: 0, mode, mtime: 1, uid: 0, gid: 0 });
+
+  it('puts every entry, the root included, under the mount point and strips special bits', async () => {
+    const out: IndexRecord[] = [];
+    await indexTar(rebaseTar(tarOf(dir('./', 0o1777), dir('./a/', 0o4755)), '/fatchart-volume'), (r) => void out.push(r));
+    expect(out.map((r) => [r.path, r.mode.toString(8)])).toEqual([
+      ['fatchart-volume', '777'],
+      ['fatchart-volume/a', '755'],
+    ]);
+  });
+
+  it('refuses paths that leave the volume', async () => {
+    const consume = async () => {
+      for await (const _ of rebaseTar(tarOf(dir('./'), dir('../escape/')), 'v'));
+    };
+    await expect(consume()).rejects.toMatchObject({ code: 'unsafe' });
+  });
+});
 
 describe.skipIf(!haveDocker)('named volume → tar → new volume on a real Docker Engine', () => {
   let docker: DockerComponent;
@@ -98,9 +121,9 @@ describe.skipIf(!haveDocker)('named volume → tar → new volume on a real Dock
     const target = uniqueName('fct-dst');
     journal.current = new EngineJournal(engine);
     await createVolume(engine, journal.current, { name: target });
-    await fillVolume(engine, target, Readable.from([tar]), journal.current.labels);
+    await fillVolume(engine, target, Readable.from([tar]), { labels: journal.current.labels, preservePerms: true });
 
-    const verified = await verifyVolume(engine, target, index);
+    const verified = await verifyVolume(engine, target, index, { preservePerms: true });
     expect(verified.files).toBe(index.filter((r) => r.type === 'file').length);
     expect(verified.bytes).toBe(300000 + Buffer.byteLength('héllo') + 4 + 'secret\n'.length + 'owned\n'.length + '#!/bin/sh\necho hi\n'.length);
 
@@ -119,6 +142,8 @@ describe.skipIf(!haveDocker)('named volume → tar → new volume on a real Dock
     await fillVolume(engine, target, Readable.from([tar]));
     await runScript(engine, docker.image, [`${target}:/v`], 'echo changed > /v/empty-file; touch /v/extra');
     await expect(verifyVolume(engine, target, index)).rejects.toThrow(/empty-file: size is 8, the index says 0.*extra: not in the bundle index/);
+    // Without preservePerms the sticky bit was stripped on purpose; with it, that is a difference.
+    await expect(verifyVolume(engine, target, index, { preservePerms: true })).rejects.toThrow(/empty\/nested: mode is 511, the index says 1023/);
     const edited = index.map((r) => (r.path === 'private' ? { ...r, sha256: '0'.repeat(64) } : r));
     await expect(verifyVolume(engine, target, edited)).rejects.toMatchObject({ code: 'verification' });
   });

@@ -4,7 +4,7 @@ export { inspectProject, listProjectVolumes, projectExists, type ProjectContaine
 export { volumeTar, namedVolumeSource, bindMountSource, type NamedVolumeSourceOptions, type BindMountSourceOptions } from './volume-source.js';
 export { quiesce, withQuiesce, parseQuiesceMode, type QuiesceMode, type Quiesced } from './quiesce.js';
 export { EngineJournal } from './journal.js';
-export { createVolume, fillVolume, type CreateVolumeOptions } from './restore.js';
+export { createVolume, fillVolume, type CreateVolumeOptions, type FillOptions } from './restore.js';
 export { verifyVolume, type VolumeVerification } from './verify.js';
 export { composeUp, waitHealthy, findComposeCli, type ComposeUpOptions, type ServiceStatus } from './compose-cli.js';
 export { HELPER_IMAGE } from './helper.js';

@@ -19,15 +19,24 @@ const kinds: Record<string, TarEntryType> = {
  * root's own mode, owner and mtime would be lost (a database volume whose root must be 0700 and
  * owned by the database user would then refuse to start). Extracting at the container's `/` with
  * every path under the mount point's name makes the root an ordinary directory entry.
- * Devices and FIFOs are refused: a restore creates only files, folders and links.
+ * Devices, FIFOs and paths that leave the volume are refused: a restore creates only files,
+ * folders and links inside it.
  */
-export function rebaseTar(tar: Readable, prefix: string): Readable {
-  return Readable.from(rebase(tar, prefix.replace(/^\/+|\/+$/g, '')), { objectMode: false });
+export function rebaseTar(tar: Readable, prefix: string, options: RebaseOptions = {}): Readable {
+  return Readable.from(rebase(tar, prefix.replace(/^\/+|\/+$/g, ''), options), { objectMode: false });
 }
 
-async function* rebase(tar: Readable, prefix: string): AsyncGenerator<Buffer> {
+export interface RebaseOptions {
+  /** Keep setuid, setgid and sticky bits (stripped by default, as the bundle's own extractor does). */
+  preservePerms?: boolean;
+}
+
+const SPECIAL_BITS = 0o7000;
+
+async function* rebase(tar: Readable, prefix: string, options: RebaseOptions): AsyncGenerator<Buffer> {
   const under = (p: string) => {
     const n = normalizeMemberPath(p);
+    if (n.startsWith('/') || n.split('/').includes('..')) throw unsafeError('refusing a path outside the volume', p);
     return n === '.' ? prefix : `${prefix}/${n}`;
   };
   for await (const entry of readTar(tar)) {
@@ -35,7 +44,8 @@ async function* rebase(tar: Readable, prefix: string): AsyncGenerator<Buffer> {
     if (!type) throw unsafeError(`refusing to restore a ${entry.type} entry`, entry.path);
     const path = under(entry.path) + (type === 'Directory' ? '/' : '');
     const linkpath = type === 'Link' ? under(entry.linkpath ?? '') : entry.linkpath;
-    yield encodeHeader({ path, type, size: entry.size, mode: entry.mode, mtime: entry.mtime, uid: entry.uid, gid: entry.gid, linkpath });
+    const mode = options.preservePerms ? entry.mode : entry.mode & ~SPECIAL_BITS;
+    yield encodeHeader({ path, type, size: entry.size, mode, mtime: entry.mtime, uid: entry.uid, gid: entry.gid, linkpath });
     if (type !== 'File') continue;
     for await (const chunk of entry.body) yield chunk;
     const pad = padding(entry.size);

@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import { FatchartError, platformError } from '../../../errors.js';
 import type { Engine } from './client.js';
 import { createHelper, HELPER_MOUNT, removeHelper } from './helper.js';
-import { rebaseTar } from './rebase.js';
+import { rebaseTar, type RebaseOptions } from './rebase.js';
 import type { EngineJournal } from './journal.js';
 import { COMPOSE_PROJECT, COMPOSE_VOLUME } from './labels.js';
 
@@ -39,16 +39,21 @@ export async function createVolume(engine: Engine, journal: EngineJournal, opts:
   journal.volume(opts.name);
 }
 
+export interface FillOptions extends RebaseOptions {
+  /** Labels for the helper container (the journal's run id). */
+  labels?: Record<string, string>;
+}
+
 /**
  * Fills a volume from a tar stream (paths relative to the volume root) through the engine's
  * archive API on a helper container: modes, mtimes, links and numeric owners are kept
  * (copyUIDGID), the volume root's included; nothing in the volume is executed.
  */
-export async function fillVolume(engine: Engine, volume: string, tar: Readable, labels?: Record<string, string>): Promise<void> {
-  const helper = await createHelper(engine, { volume, readOnly: false, labels });
+export async function fillVolume(engine: Engine, volume: string, tar: Readable, options: FillOptions = {}): Promise<void> {
+  const helper = await createHelper(engine, { volume, readOnly: false, labels: options.labels });
   try {
     // Extracted at / with paths under the mount point, so the volume root's metadata is kept too.
-    await helper.putArchive(rebaseTar(tar, HELPER_MOUNT), { path: '/', copyUIDGID: '1', noOverwriteDirNonDir: '1' });
+    await helper.putArchive(rebaseTar(tar, HELPER_MOUNT, options), { path: '/', copyUIDGID: '1', noOverwriteDirNonDir: '1' });
   } catch (err) {
     throw platformError(`cannot write the volume through the engine: ${(err as Error).message}`, `volume ${volume}`, err);
   } finally {

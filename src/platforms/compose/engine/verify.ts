@@ -21,7 +21,7 @@ export async function verifyVolume(
   engine: Engine,
   volume: string,
   expected: Iterable<IndexRecord> | AsyncIterable<IndexRecord>,
-  options: { compareOwners?: boolean } = {},
+  options: { compareOwners?: boolean; preservePerms?: boolean } = {},
 ): Promise<VolumeVerification> {
   const want = new Map<string, IndexRecord>();
   for await (const rec of expected) want.set(rec.path, rec);
@@ -31,8 +31,10 @@ export async function verifyVolume(
     const rec = want.get(got.path);
     if (!rec) return void problems.push(`${got.path}: not in the bundle index`);
     want.delete(got.path);
+    // Without preservePerms the restore stripped setuid/setgid/sticky on purpose.
+    const expected = options.preservePerms ? rec : { ...rec, mode: rec.mode & ~0o7000 };
     for (const f of fields) {
-      if ((rec[f] ?? undefined) !== (got[f] ?? undefined)) problems.push(`${got.path}: ${f} is ${String(got[f])}, the index says ${String(rec[f])}`);
+      if ((expected[f] ?? undefined) !== (got[f] ?? undefined)) problems.push(`${got.path}: ${f} is ${String(got[f])}, the index says ${String(expected[f])}`);
     }
   });
   for (const path of want.keys()) problems.push(`${path}: missing after restore`);
