@@ -84,7 +84,7 @@ export class BundleReader {
 
       const manifestBytes = await readRange(handle, first, readerLimits.manifestBytes, `${path}:${MANIFEST_ENTRY}`);
       if (sha256Hex(manifestBytes) !== digests.get(MANIFEST_ENTRY)) {
-        throw new FatchartError('verification', 'checksum mismatch (the manifest was modified or corrupted)', { subject: `${path}:${MANIFEST_ENTRY}` });
+        throw new FatchartError('verification', `checksum mismatch with ${TRAILER_ENTRY} (the manifest or the trailer was modified or corrupted)`, { subject: `${path}:${MANIFEST_ENTRY}` });
       }
       let data: unknown;
       try {
@@ -212,13 +212,28 @@ function checkInventory(m: Manifest, digests: ReadonlyMap<string, string>, path:
   for (const r of refs) {
     const d = digests.get(r.entry);
     if (d === undefined) throw new FatchartError('verification', 'listed in the manifest but missing from the archive', { subject: `${path}:${r.entry}` });
-    if (d !== r.sha256) throw new FatchartError('verification', 'manifest and trailer disagree on the checksum', { subject: `${path}:${r.entry}` });
+    if (d !== r.sha256) throw new FatchartError('verification', `${MANIFEST_ENTRY} and ${TRAILER_ENTRY} disagree on its checksum (one of them was modified)`, { subject: `${path}:${r.entry}` });
     if (named.has(r.entry)) throw new FatchartError('verification', 'listed twice in the manifest', { subject: `${path}:${r.entry}` });
     named.add(r.entry);
   }
   for (const entry of digests.keys()) {
     if (!named.has(entry)) throw new FatchartError('verification', 'entry in the archive that the manifest does not account for', { subject: `${path}:${entry}` });
   }
+}
+
+/**
+ * Bytes no checksum covers (tar padding, the end-of-archive blocks, trailing record padding)
+ * must all be zero, so that a flipped byte anywhere in the file is detected. `expected` is how
+ * many must be there (the end marker is two blocks); more than 1 MiB of trailing zeros is refused.
+ */
+async function checkZeros(handle: FileHandle, at: number, length: number, expected: number, what: string, path: string): Promise<void> {
+  if (length < expected) throw new FatchartError('verification', `truncated: ${what} is incomplete`, { subject: path });
+  if (length > 1 << 20) throw new FatchartError('verification', `${length} unexpected bytes after the end of the archive`, { subject: path });
+  if (length === 0) return;
+  const buf = Buffer.alloc(length);
+  await handle.read(buf, 0, length, at);
+  const bad = buf.findIndex((b) => b !== 0);
+  if (bad >= 0) throw new FatchartError('verification', `non-zero byte in ${what} (byte ${at + bad}): the archive was modified or corrupted`, { subject: path });
 }
 
 async function readRange(handle: FileHandle, info: EntryInfo, limit: number, subject: string): Promise<Buffer> {
@@ -243,7 +258,10 @@ async function scanEntries(handle: FileHandle, path: string): Promise<Map<string
   for (;;) {
     const { bytesRead } = await handle.read(block, 0, BLOCK, pos);
     if (bytesRead < BLOCK) throw new FatchartError('verification', `truncated: the archive ends at byte ${fileSize} without its end marker`, { subject: path });
-    if (block.every((b) => b === 0)) break;
+    if (block.every((b) => b === 0)) {
+      await checkZeros(handle, pos, fileSize - pos, Math.max(2 * BLOCK, fileSize - pos), 'end-of-archive marker and what follows it', path);
+      break;
+    }
     const header = new Header(block, 0, ex);
     const at = `${path} (header at byte ${pos})`;
     if (!header.cksumValid) throw new FatchartError('verification', 'tar header checksum mismatch (corrupt archive)', { subject: at });
@@ -268,6 +286,8 @@ async function scanEntries(handle: FileHandle, path: string): Promise<Map<string
     if (entries.has(name)) throw new FatchartError('unsafe', `duplicate entry "${name}"`, { subject: path });
     if (entries.size >= readerLimits.entries) throw new FatchartError('unsafe', `more than ${readerLimits.entries} entries`, { subject: path });
     entries.set(name, { name, size, offset: dataOffset });
+    // Padding is covered by no checksum, so it must be exactly what the writer wrote: zeros.
+    await checkZeros(handle, dataOffset + size, padding(size), padding(size), `padding after entry "${name}"`, path);
     pos = dataOffset + size + padding(size);
   }
   return entries;
