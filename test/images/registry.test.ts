@@ -12,7 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FatchartError } from '../../src/errors.js';
 import { staticCredentials } from '../../src/images/credentials.js';
 import { exportLayout, folderLayout } from '../../src/images/layout.js';
-import { resolveImageSlot, type ImageSlot } from '../../src/images/pull.js';
+import { resolveImageSlot } from '../../src/images/pull.js';
+import type { ImageSlot } from '../../src/images/slot.js';
 import { pushImagesWithStats } from '../../src/images/push.js';
 import { commandProbe, needs } from '../support/require.js';
 import {
