@@ -136,3 +136,8 @@ export function chainCredentials(...lookups: CredentialLookup[]): CredentialLook
 export function staticCredentials(registry: string, credential: Credential): CredentialLookup {
   return async (host) => (host === registry ? credential : undefined);
 }
+
+/** What pack and unpack use unless told otherwise: the app's pull Secrets, then the Docker config. */
+export async function defaultCredentials(objects: KubeObject[] = []): Promise<CredentialLookup> {
+  return chainCredentials(secretCredentials(objects), await dockerConfigCredentials());
+}

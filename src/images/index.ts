@@ -3,6 +3,7 @@ export { parseImageRef, formatImageRef, normalizeImageRef, parseRegistryTarget, 
 export { collectImages, findImageUses, rewriteImageRefs, unmappedImages, parseImageList, type ImageUse } from './collect.js';
 export {
   chainCredentials,
+  defaultCredentials,
   dockerConfigCredentials,
   secretCredentials,
   staticCredentials,

@@ -7,7 +7,9 @@ import { existsSync, mkdtempSync, openSync, readSync, writeSync, closeSync } fro
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { register } from '../../src/cli/commands/images.js';
 import { BundleReader } from '../../src/bundle/reader.js';
 import { writeBundle } from '../../src/bundle/writer.js';
 import { FatchartError } from '../../src/errors.js';
@@ -117,6 +119,37 @@ describe.skipIf(!ready)('images carried in a fat chart', () => {
       skopeo('copy', '--dest-tls-verify=false', `oci:${out}:${name}`, `docker://${dest}`);
       expect(JSON.parse(skopeo('inspect', '--tls-verify=false', `docker://${dest}`)).Layers).toContain(built.sharedLayer);
     }
+  });
+
+  it('fatchart images export BUNDLE DIR writes the layout and prints an oci: reference per image', async () => {
+    const run = async (...args: string[]) => {
+      const program = new Command('fatchart').option('-q, --quiet').option('-v, --verbose').exitOverride();
+      register(program);
+      const out: string[] = [];
+      const write = process.stdout.write;
+      process.stdout.write = ((chunk: string) => out.push(chunk) > 0) as typeof process.stdout.write;
+      const before = process.exitCode;
+      try {
+        await program.parseAsync(['node', 'fatchart', '-q', 'images', 'export', ...args]);
+        return { code: process.exitCode, stdout: out.join('') };
+      } finally {
+        process.stdout.write = write;
+        process.exitCode = before;
+      }
+    };
+    const dir = join(work, 'cli-export');
+    const ok = await run(bundle, dir);
+    expect(ok.code).toBe(0);
+    const lines = ok.stdout.trim().split('\n');
+    expect(lines).toEqual(['app-a', 'app-b', 'multi'].map((n) => `oci:${dir}:${source.host}/test/${n}:1.0`));
+    expect(JSON.parse(skopeo('inspect', lines[0])).Digest).toBe(built.names['app-a']);
+
+    const bare = join(work, 'no-images.fatchart');
+    const model: AppModel = { app: { name: 'bare' }, source: { platform: 'manifests' }, objects, originals: objects, losses: [] };
+    await writeBundle({ out: bare, model, volumes: [], created: new Date('2026-01-01T00:00:00Z'), toolVersion: 'test' }, quietContext());
+    const refused = await run(bare, join(work, 'cli-export-bare'));
+    expect(refused.code).toBe(1);
+    expect(existsSync(join(work, 'cli-export-bare'))).toBe(false);
   });
 
   it('refuses a bundle with a corrupted layer before the target registry sees any request', async () => {
