@@ -50,3 +50,24 @@ const archAliases: Record<string, string> = {
 };
 
 export const normaliseArch = (arch: string): string => archAliases[arch] ?? arch;
+
+/** The rows `fatchart inspect` prints per checkpoint, in order; unknown facts say so. */
+const factRows: ReadonlyArray<[string, (f: CheckpointFacts) => string | undefined]> = [
+  ['container', (f) => [f.namespace, f.pod, f.container].filter(Boolean).join('/')],
+  ['image', (f) => f.image],
+  ['image digest', (f) => f.imageDigest],
+  ['engine', (f) => [f.engine, f.engineVersion].filter(Boolean).join(' ') || undefined],
+  ['runtime', (f) => [f.runtime, f.runtimeVersion].filter(Boolean).join(' ') || undefined],
+  ['CRIU', (f) => f.criuVersion],
+  ['kernel', (f) => f.kernelVersion],
+  ['cgroup', (f) => (f.cgroupVersion ? `v${f.cgroupVersion}` : undefined)],
+  ['architecture', (f) => f.architecture],
+  ['checkpointed', (f) => f.checkpointedAt],
+  ['TCP connections', (f) => (f.tcpEstablished ? 'included' : 'none')],
+  ['rootfs changes', (f) => (f.rootfsDiff ? 'included' : 'none')],
+  ['CRIU images', (f) => `${f.criuImages.files} files, ${f.criuImages.bytes} bytes (${f.criuImages.pageBytes} of memory pages)`],
+];
+
+export function describeFacts(facts: CheckpointFacts): Array<[string, string]> {
+  return factRows.map(([label, get]) => [label, get(facts) ?? 'unknown']);
+}

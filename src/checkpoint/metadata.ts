@@ -40,7 +40,7 @@ const configAliases = {
   name: ['name'],
   imageDigestRef: ['rootfsImage'],
   imageId: ['rootfsImageRef', 'rootfsImageID'],
-  image: ['rootfsImageName', 'rawImageName'],
+  image: ['rootfsImageName', 'rawImageName', 'RawImageName'],
   runtime: ['runtime', 'ociRuntime'],
   checkpointedAt: ['checkpointedTime'],
 } as const;
