@@ -92,6 +92,9 @@ export const cleanRules: readonly CleanRule[] = [
   // Crane keeps it; fatchart drops it: the controller numbers revisions of the target's own
   // ReplicaSets, and a copied value would claim history the target does not have.
   { kinds: ['Deployment'], path: ['metadata', 'annotations', 'deployment.kubernetes.io/revision'], profile: 'portable', why: 'controller revision counter of the source' },
+  // autoscaling/v1 serialises the v2 status (conditions, current metrics) into annotations.
+  { kinds: ['HorizontalPodAutoscaler'], path: ['metadata', 'annotations', 'autoscaling.alpha.kubernetes.io/conditions'], profile: 'portable', why: 'status of the source autoscaler' },
+  { kinds: ['HorizontalPodAutoscaler'], path: ['metadata', 'annotations', 'autoscaling.alpha.kubernetes.io/current-metrics'], profile: 'portable', why: 'status of the source autoscaler' },
   { kinds: workloadKinds, path: ['spec', 'template', 'metadata', 'creationTimestamp'], when: (v) => v === null, profile: 'portable', why: 'null placeholder the server serialises' },
   { kinds: ['CronJob'], path: ['spec', 'jobTemplate', 'spec', 'template', 'metadata', 'creationTimestamp'], when: (v) => v === null, profile: 'portable', why: 'null placeholder the server serialises' },
   { kinds: ['CronJob'], path: ['spec', 'jobTemplate', 'metadata', 'creationTimestamp'], when: (v) => v === null, profile: 'portable', why: 'null placeholder the server serialises' },

@@ -10,6 +10,7 @@ import { Journal, defaultJournalPath, type ObjectAddress } from './journal.js';
 import { conflictPolicies, preflight, type ConflictPolicy, type Plan, type PlannedObject } from './preflight.js';
 import { rollbackJournal } from './rollback.js';
 import { waitReady } from './waits.js';
+import { podSpecOf } from './graph.js';
 
 export const fieldManager = 'fatchart';
 
@@ -222,7 +223,7 @@ async function dryRun(client: KubeClient, plan: Plan, ctx: RunContext): Promise<
 
 /**
  * Moves namespaced objects into the target namespace (and RoleBinding subjects that named the
- * source namespace with it) and maps storage classes. Namespace objects are dropped: the
+ * source namespace with it), maps storage classes and fills defaulted list keys. Namespace objects are dropped: the
  * transaction creates the target namespace itself when it is missing.
  */
 export function retarget(
@@ -244,6 +245,12 @@ export function retarget(
       else delete o.metadata.namespace;
       if (o.kind === 'RoleBinding' || o.kind === 'ClusterRoleBinding') {
         for (const s of o.subjects ?? []) if (s.kind === 'ServiceAccount' && s.namespace && s.namespace === sourceNs) s.namespace = namespace;
+      }
+      // `protocol` is the key of these lists for server-side apply, and servers before 1.20.x
+      // refuse an element without it; TCP is what the server would default it to anyway.
+      if (o.kind === 'Service') for (const p of o.spec?.ports ?? []) p.protocol ??= 'TCP';
+      for (const c of [...(podSpecOf(o)?.containers ?? []), ...(podSpecOf(o)?.initContainers ?? [])]) {
+        for (const p of c.ports ?? []) p.protocol ??= 'TCP';
       }
       if (o.kind === 'PersistentVolumeClaim') mapClass(o.spec);
       for (const t of o.spec?.volumeClaimTemplates ?? []) mapClass(t.spec);
