@@ -81,7 +81,7 @@ export function validateCompose(doc: unknown, subject = 'compose.yaml'): void {
     // the package declares the 2019-09 meta-schema under an id Ajv does not know ("http://…#")
     // and names itself with the draft-04 `id` keyword, which Ajv refuses
     const { $schema: _meta, ...schema } = composeSchema;
-    composeValidator = ajv.compile(withoutIds(schema)) as typeof composeValidator;
+    composeValidator = ajv.compile(withoutIds(schema) as object) as typeof composeValidator;
   }
   if (!composeValidator!(doc)) {
     const e = composeValidator!.errors?.[0];
