@@ -12,8 +12,8 @@ import { HashingStream } from '../bundle/digest.js';
 import type { RunContext } from '../util/context.js';
 import { openTar } from './archive.js';
 import { criuVersion, dirtyTracking } from './criu.js';
-import type { CheckpointFacts } from './facts.js';
 import { CRIU_DIR, ENGINE_CONFIG_FILE, HOST_FILE, readCheckpointFacts, type HostFacts } from './metadata.js';
+import type { CheckpointFile } from './slot.js';
 
 /**
  * Checkpoint and restore through a Docker Engine (experimental mode, CRIU on the daemon's PATH).
@@ -43,12 +43,7 @@ export interface DockerCheckpointOptions {
 }
 
 /** One captured checkpoint: a zstd tar in the Podman/CRI-O export layout, ready for the bundle. */
-export interface CapturedCheckpoint {
-  container: string;
-  file: string;
-  size: number;
-  sha256: string;
-  facts: CheckpointFacts;
+export interface CapturedCheckpoint extends CheckpointFile {
   dispose(): Promise<void>;
 }
 
@@ -174,7 +169,7 @@ export async function captureDockerCheckpoint(
     );
     await rm(stage, { recursive: true, force: true });
     const { facts: recorded } = await readCheckpointFacts(createReadStream(file), file, inspect.Name.replace(/^\//, ''));
-    return { container: recorded.container, file, size: hashing.bytes, sha256: hashing.digest(), facts: recorded, dispose };
+    return { container: recorded.container, file, size: hashing.bytes, sha256: hashing.digest(), compression: 'zstd', facts: recorded, dispose };
   } catch (err) {
     await dispose();
     throw err;
