@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { FatchartError } from '../errors.js';
 import type { PlatformName } from '../model/app.js';
@@ -6,6 +7,8 @@ import { getPlatform } from '../platforms/index.js';
 import type { CaptureRequest } from '../platforms/driver.js';
 import type { RunContext } from '../util/context.js';
 import { toolVersion } from '../util/version.js';
+import type { EncryptOptions } from '../security/age.js';
+import { withOptionalEncryption } from '../security/open.js';
 
 export interface PackOptions extends CaptureRequest {
   source: PlatformName;
@@ -15,6 +18,8 @@ export interface PackOptions extends CaptureRequest {
   compressionLevel?: number;
   retries?: number;
   signer?: Signer;
+  /** age recipients or a passphrase: the archive is written as an age file (docs/SECURITY.md). */
+  encrypt?: EncryptOptions;
 }
 
 /** Captures the app from its source and writes one fat chart. The source is always released. */
@@ -30,23 +35,26 @@ export async function pack(options: PackOptions, ctx: RunContext): Promise<Write
       for (const s of dropped) {
         capture.model.losses.push({ severity: 'dropped', subject: `Secret/${s.metadata.name}`, field: '*', message: 'left out by --exclude-secrets', fix: 'create the Secret on the target before unpacking' });
       }
-    } else if (capture.model.objects.some((o) => o.kind === 'Secret')) {
+    } else if (!options.encrypt && capture.model.objects.some((o) => o.kind === 'Secret')) {
       ctx.log.warn('the bundle holds Secrets in clear text; encrypt it for transport or use --exclude-secrets');
     }
-    const out = resolve(options.out ?? `${basename(capture.model.app.name)}.fatchart`);
-    return await writeBundle(
-      {
-        out,
-        model: capture.model,
-        volumes: capture.volumes,
-        created: options.created,
-        toolVersion,
-        compressionLevel: options.compressionLevel,
-        retries: options.retries,
-        signer: options.signer,
-      },
-      ctx,
+    const out = resolve(options.out ?? `${basename(capture.model.app.name)}.fatchart${options.encrypt ? '.age' : ''}`);
+    const result = await withOptionalEncryption(out, options.encrypt, ctx, (path) =>
+      writeBundle(
+        {
+          out: path,
+          model: capture.model,
+          volumes: capture.volumes,
+          created: options.created,
+          toolVersion,
+          compressionLevel: options.compressionLevel,
+          retries: options.retries,
+          signer: options.signer,
+        },
+        ctx,
+      ),
     );
+    return options.encrypt ? { ...result, path: out, bytes: (await stat(out)).size } : result;
   } finally {
     await capture.release();
   }

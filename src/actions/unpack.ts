@@ -1,20 +1,48 @@
+import { stat } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { FatchartError } from '../errors.js';
 import type { PlatformName } from '../model/app.js';
-import { BundleReader } from '../bundle/reader.js';
 import { getPlatform } from '../platforms/index.js';
 import type { RestoreReport, RestoreRequest } from '../platforms/driver.js';
 import type { RunContext } from '../util/context.js';
+import { ensureFreeSpace } from '../security/limits.js';
+import { openBundle, type TrustOptions } from '../security/open.js';
+import type { SignatureStatus } from '../security/signature.js';
 
 export interface UnpackOptions extends RestoreRequest {
   target: PlatformName;
+  /** Decryption keys and the signature policy (docs/SECURITY.md). */
+  trust?: TrustOptions;
 }
 
-/** Opens and checks the bundle, then hands its blueprints and data to the target driver. */
-export async function unpack(path: string, options: UnpackOptions, ctx: RunContext): Promise<RestoreReport & { identity: string }> {
-  const reader = await BundleReader.open(path);
-  const driver = await getPlatform(options.target);
-  if (!driver.target) throw new FatchartError('usage', `platform "${options.target}" cannot be an unpack target`);
-  const objects = options.objects ?? (await reader.objects());
-  const report = await driver.target.restore(reader, { ...options, objects }, ctx);
-  return { ...report, identity: reader.identity };
+/**
+ * Opens and checks the bundle (decrypting it and checking its signature first when asked),
+ * then hands its blueprints and data to the target driver.
+ */
+export async function unpack(
+  path: string,
+  options: UnpackOptions,
+  ctx: RunContext,
+): Promise<RestoreReport & { identity: string; signature: SignatureStatus }> {
+  const opened = await openBundle(path, options.trust ?? {}, ctx);
+  try {
+    const reader = opened.reader;
+    const driver = await getPlatform(options.target);
+    if (!driver.target) throw new FatchartError('usage', `platform "${options.target}" cannot be an unpack target`);
+    if (options.out && !options.skipData) {
+      await ensureFreeSpace(await existingAncestor(resolve(options.out)), reader.manifest.plan.dataBytes, `restoring ${reader.manifest.plan.dataBytes} bytes of volume data`);
+    }
+    const objects = options.objects ?? (await reader.objects());
+    const report = await driver.target.restore(reader, { ...options, objects }, ctx);
+    return { ...report, identity: reader.identity, signature: opened.signature };
+  } finally {
+    await opened.release();
+  }
+}
+
+async function existingAncestor(path: string): Promise<string> {
+  for (let p = path; ; p = dirname(p)) {
+    if (await stat(p).then((s) => s.isDirectory(), () => false)) return p;
+    if (dirname(p) === p) return p;
+  }
 }

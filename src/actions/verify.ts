@@ -1,7 +1,8 @@
 import { FatchartError } from '../errors.js';
-import { BundleReader } from '../bundle/reader.js';
 import { indexTar, type IndexRecord } from '../bundle/volume-index.js';
 import type { RunContext } from '../util/context.js';
+import { openBundle, type TrustOptions } from '../security/open.js';
+import type { BundleReader } from '../bundle/reader.js';
 
 const PROGRESS_MIN_BYTES = 8 << 20;
 
@@ -14,7 +15,11 @@ export interface VerifyReport {
   bytes: number;
   /** What was checked, in words, for the human report. */
   checked: string[];
+  /** Key id of the signer, set only when the signature was checked against a trusted key. */
   signedBy?: string;
+  /** Key id the manifest names when no --key was given to check it. */
+  claimedSigner?: string;
+  encrypted?: boolean;
   /** Set when verification failed: the first problem, naming the entry. */
   problem?: { code: string; message: string };
 }
@@ -23,26 +28,43 @@ export interface VerifyReport {
  * Checks every entry against the trailer; with `deep`, also decompresses every volume and
  * recomputes every file's digest and metadata against the volume index.
  */
-export async function verify(path: string, options: { deep?: boolean }, ctx: RunContext): Promise<VerifyReport> {
-  const reader = await BundleReader.open(path);
-  const m = reader.manifest;
-  const checked = ['manifest schema and format version', `trailer covers all ${reader.entries.size - 1} entries`];
-  let bytes = 0;
-  for (const name of reader.entries.keys()) {
-    if (ctx.signal.aborted) throw new FatchartError('interrupted', 'interrupted');
-    const info = reader.entries.get(name)!;
-    // Progress only for entries worth watching; a chart file is read in microseconds.
-    const progress = info.size >= PROGRESS_MIN_BYTES ? ctx.progress.start(`check ${name}`, info.size) : undefined;
-    for await (const chunk of reader.openEntry(name)) progress?.advance((chunk as Buffer).length);
-    progress?.done();
-    bytes += info.size;
+export async function verify(path: string, options: { deep?: boolean; trust?: TrustOptions }, ctx: RunContext): Promise<VerifyReport> {
+  const opened = await openBundle(path, options.trust ?? {}, ctx);
+  try {
+    const { reader, signature } = opened;
+    const m = reader.manifest;
+    const checked = ['manifest schema and format version', `trailer covers all ${reader.entries.size - (signature.keyId ? 2 : 1)} entries`];
+    if (opened.encrypted) checked.unshift('age decryption and authentication of the whole archive');
+    if (signature.state === 'verified') checked.push(`Ed25519 signature over the trailer by trusted key ${signature.keyId}`);
+    let bytes = 0;
+    for (const name of reader.entries.keys()) {
+      if (ctx.signal.aborted) throw new FatchartError('interrupted', 'interrupted');
+      const info = reader.entries.get(name)!;
+      const progress = ctx.progress.start(`check ${name}`, info.size);
+      for await (const chunk of reader.openEntry(name)) progress.advance((chunk as Buffer).length);
+      progress.done();
+      bytes += info.size;
+    }
+    checked.push(`sha256 of every entry (${bytes} bytes)`);
+    if (options.deep) {
+      for (const v of m.volumes) await deepCheckVolume(reader, v.name, ctx);
+      checked.push(`every file of ${m.volumes.length} volume(s) decompressed and re-hashed against its index (${m.plan.files} files, ${m.plan.dataBytes} bytes)`);
+    }
+    return {
+      path,
+      intact: true,
+      identity: reader.identity,
+      formatVersion: m.formatVersion,
+      entries: reader.entries.size,
+      bytes,
+      checked,
+      ...(signature.state === 'verified' ? { signedBy: signature.keyId } : {}),
+      ...(signature.state === 'claimed' ? { claimedSigner: signature.keyId } : {}),
+      encrypted: opened.encrypted,
+    };
+  } finally {
+    await opened.release();
   }
-  checked.push(`sha256 of every entry (${bytes} bytes)`);
-  if (options.deep) {
-    for (const v of m.volumes) await deepCheckVolume(reader, v.name, ctx);
-    checked.push(`every file of ${m.volumes.length} volume(s) decompressed and re-hashed against its index (${m.plan.files} files, ${m.plan.dataBytes} bytes)`);
-  }
-  return { path, intact: true, identity: reader.identity, formatVersion: m.formatVersion, entries: reader.entries.size, bytes, checked };
 }
 
 async function deepCheckVolume(reader: BundleReader, name: string, ctx: RunContext): Promise<void> {

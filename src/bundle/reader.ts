@@ -14,6 +14,7 @@ import { checkFormatVersion, validateManifest, type Manifest, type VolumeRecord 
 import { BLOCK, padding } from './tar-header.js';
 import { identityOf, parseTrailer, type TrailerLine } from './trailer.js';
 import type { IndexRecord } from './volume-index.js';
+import { ByteLimit, checkDeclaredRatio, declaredIndexBound, declaredTarBound } from '../security/limits.js';
 
 /** Limits that keep a hostile archive from exhausting memory before any digest is checked. */
 export const readerLimits = {
@@ -164,20 +165,27 @@ export class BundleReader {
   /** The volume's tar stream, decompressed; the compressed bytes are checked against the trailer. */
   volumeTar(name: string): Readable {
     const v = this.volume(name);
-    const source = this.openEntry(v.entry);
     const subject = `${this.path}:${v.entry}`;
+    checkDeclaredRatio(v, subject);
+    const source = this.openEntry(v.entry);
     const decompress = new DecompressStream();
+    // A zstd bomb stops at the size the (checksummed) manifest declared, not at a full disk.
+    const limit = new ByteLimit(declaredTarBound(v), subject, 'decompressed volume');
     const out = new Transform({ transform: (chunk, _e, done) => done(null, chunk) });
     const fail = (err: Error) =>
       out.destroy(err instanceof FatchartError ? err : new FatchartError('verification', `not a valid zstd stream: ${err.message}`, { subject }));
     source.on('error', fail);
     decompress.on('error', fail);
-    return source.pipe(decompress).pipe(out);
+    limit.on('error', fail);
+    return source.pipe(decompress).pipe(limit).pipe(out);
   }
 
   /** The volume's index, record by record, streamed (a volume may hold millions of files). */
   async *volumeIndex(name: string): AsyncGenerator<IndexRecord> {
     const v = this.volume(name);
+    // readline holds a whole line in memory: an index far larger than its member count allows is refused first.
+    const bound = declaredIndexBound(v);
+    if (v.index.size > bound) throw new FatchartError('unsafe', `index of ${v.index.size} bytes exceeds the ${bound} bytes ${v.name}'s member count allows`, { subject: `${this.path}:${v.index.entry}` });
     const lines = createInterface({ input: this.openEntry(v.index.entry), crlfDelay: Infinity });
     let n = 0;
     for await (const line of lines) {

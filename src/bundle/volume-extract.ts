@@ -19,6 +19,9 @@ const ZEROS = Buffer.alloc(1 << 20);
 const isZero = (chunk: Buffer) => chunk.length <= ZEROS.length && chunk.equals(ZEROS.subarray(0, chunk.length));
 // setuid and setgid; the sticky bit (shared upload folders) is harmless and kept.
 const SPECIAL_BITS = 0o6000;
+// Linux limits (NAME_MAX, PATH_MAX less the staging prefix): longer names cannot be restored anywhere.
+const NAME_MAX = 255;
+const PATH_MAX = 3840;
 
 /**
  * Extracts a volume tar into `dir` (which must exist and be empty: a staging folder), checking
@@ -95,6 +98,10 @@ function checkSafe(rec: IndexRecord, seen: Map<string, IndexRecord['type']>, fai
   const p = rec.path;
   if (p.includes('\0')) throw fail('unsafe', JSON.stringify(p), 'member name contains a NUL byte');
   if (p.startsWith('/')) throw fail('unsafe', p, 'absolute member path');
+  // Refused here, not as a raw ENAMETOOLONG half-way through writing the staging folder.
+  if (Buffer.byteLength(p) > PATH_MAX || p.split('/').some((s) => Buffer.byteLength(s) > NAME_MAX)) {
+    throw fail('unsafe', `${p.slice(0, 64)}…`, `member name exceeds file system limits (${NAME_MAX} bytes a name, ${PATH_MAX} a path)`);
+  }
   if (p.split('/').some((s) => s === '..')) throw fail('unsafe', p, 'member path climbs out of the volume with ..');
   if (seen.has(p) && !(p === '.' && rec.type === 'dir')) throw fail('unsafe', p, 'duplicate member (a second write to the same path)');
   if (rec.type === 'hardlink') {

@@ -13,5 +13,7 @@ export const commandModules: Array<() => Promise<{ register: RegisterCommand }>>
   () => import('./unpack.js'),
   () => import('./demo.js'),
   () => import('./images.js'),
+  () => import('./key.js'),
   () => import('./convert.js'),
+  () => import('./rollback.js'),
 ];

@@ -6,6 +6,8 @@ import { creationTime } from '../../util/time.js';
 import { bytes, duration } from '../../util/format.js';
 import { runCommand } from '../run.js';
 import { collect, intOption } from '../options.js';
+import { signerFromFile } from '../../security/signature.js';
+import { readPassphrase } from '../../security/open.js';
 
 export function register(program: Command): void {
   program
@@ -19,6 +21,9 @@ export function register(program: Command): void {
     .option('--level <n>', 'zstd compression level for volume data (1-19)', intOption, 3)
     .option('--retries <n>', 'extra attempts per volume when its stream breaks', intOption, 2)
     .option('--exclude-secrets', 'leave Secrets out (reported as losses)')
+    .option('--sign <key>', 'sign with this Ed25519 private key (fatchart key generate)')
+    .option('--encrypt <recipient>', 'encrypt for this age recipient (age1…, or a file of them; repeatable)', collect, [])
+    .option('--passphrase', 'encrypt with a passphrase from FATCHART_PASSPHRASE or stdin')
     .option('--kubeconfig <file>', 'k8s/openshift: kubeconfig file')
     .option('--context <name>', 'k8s/openshift: kubeconfig context')
     .option('-n, --namespace <ns>', 'k8s/openshift: namespace of the app')
@@ -39,7 +44,8 @@ Examples:
   fatchart pack examples/shop -o bundles/shop.fatchart
   SOURCE_DATE_EPOCH=0 fatchart pack examples/notes -o notes.fatchart     # reproducible
   fatchart pack --source k8s -n shop -l app=shop -o shop.fatchart
-  fatchart pack --source compose -f compose.yaml -p shop -o shop.fatchart`,
+  fatchart pack --source compose -f compose.yaml -p shop -o shop.fatchart
+  fatchart pack examples/shop --sign me.key --encrypt age1… -o shop.fatchart.age`,
     )
     .action(async (location: string | undefined, o) => {
       await runCommand(program.opts(), async (ctx) => {
@@ -66,12 +72,14 @@ Examples:
             project: o.project,
             envFiles: o.envFile,
             profiles: o.profile,
+            signer: o.sign ? await signerFromFile(o.sign) : undefined,
+            encrypt: o.passphrase || o.encrypt.length ? { recipients: o.encrypt, ...(o.passphrase ? { passphrase: await readPassphrase() } : {}) } : undefined,
           },
           ctx,
         );
         const p = result.manifest.plan;
         process.stdout.write(
-          `packed ${result.manifest.app.name}: ${p.objects} objects, ${p.volumes} volumes, ${p.files} files, ${bytes(p.dataBytes)} of data → ${result.path} (${bytes(result.bytes)}, ${duration(result.timings.totalMs!)})\nidentity ${result.identity}\n`,
+          `packed ${result.manifest.app.name}: ${p.objects} objects, ${p.volumes} volumes, ${p.files} files, ${bytes(p.dataBytes)} of data → ${result.path} (${bytes(result.bytes)}, ${duration(result.timings.totalMs!)})\nidentity ${result.identity}${result.manifest.signature ? `\nsigned by ${result.manifest.signature.keyId}` : ''}\n`,
         );
       });
     });

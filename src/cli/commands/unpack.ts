@@ -4,6 +4,8 @@ import { platformNames } from '../../platforms/index.js';
 import type { PlatformName } from '../../model/app.js';
 import { bytes, duration } from '../../util/format.js';
 import { runCommand } from '../run.js';
+import { collect } from '../options.js';
+import { readPassphrase } from '../../security/open.js';
 
 export function register(program: Command): void {
   program
@@ -15,6 +17,10 @@ export function register(program: Command): void {
     .option('--skip-data', 'restore blueprints only, no volume data')
     .option('--only-volume <name>', 'restore only this volume')
     .option('--preserve-perms', 'keep setuid/setgid/sticky bits from the archive')
+    .option('--key <pub>', 'require a valid signature by this public key (repeatable)', collect, [])
+    .option('--require-signature', 'refuse unsigned bundles (keys from --key or FATCHART_TRUSTED_KEYS)')
+    .option('--identity <file>', 'age identity file to decrypt an encrypted bundle (repeatable)', collect, [])
+    .option('--passphrase', 'decrypt with a passphrase from FATCHART_PASSPHRASE or stdin')
     .option('--kubeconfig <file>', 'k8s/openshift: kubeconfig file')
     .option('--context <name>', 'k8s/openshift: kubeconfig context')
     .option('-n, --namespace <ns>', 'k8s/openshift: target namespace')
@@ -49,12 +55,13 @@ a cluster target is a transaction rolled back on any failure.`)
             conflict: o.conflict,
             project: o.project,
             up: o.up,
+            trust: { keys: o.key, requireSignature: o.requireSignature, identities: o.identity, ...(o.passphrase ? { passphrase: await readPassphrase() } : {}) },
           },
           ctx,
         );
         const total = Object.values(r.timings).reduce((a, b) => a + b, 0);
         process.stdout.write(
-          `unpacked ${r.identity} → ${r.destination}: ${r.objects} objects, ${r.volumes} volumes, ${r.files} files, ${bytes(r.bytes)}; digests ${r.digestsVerified ? 'verified' : 'NOT verified'} (${duration(total)})\n`,
+          `unpacked ${r.identity}${r.signature.state === 'verified' ? ` (signed by ${r.signature.keyId})` : ''} → ${r.destination}: ${r.objects} objects, ${r.volumes} volumes, ${r.files} files, ${bytes(r.bytes)}; digests ${r.digestsVerified ? 'verified' : 'NOT verified'} (${duration(total)})\n`,
         );
       });
     });
