@@ -11,8 +11,8 @@ import type { CarryBlock } from './carry.js';
 /**
  * Kubernetes-shaped model → a Compose project. One service per container; init containers become
  * one-shot services the main one waits for (`service_completed_successfully`); claims become named
- * volumes; ConfigMap/Secret volumes become configs/secrets backed by files written beside the
- * compose file. The source objects are carried in `x-fatchart` so converting back is exact.
+ * volumes; ConfigMap/Secret volumes become read-only bind mounts / secrets backed by files written
+ * beside the compose file. The source objects are carried in `x-fatchart` so converting back is exact.
  */
 export interface ModelToComposeOptions {
   /** Compose file name inside the output folder (default compose.yaml). */
@@ -39,9 +39,8 @@ export function modelToCompose(objects: KubeObject[], opts: ModelToComposeOption
   const secrets = new Map(byKind('Secret').map((o) => [o.metadata.name, o]));
   const services: Obj = {};
   const volumes: Obj = {};
-  const topConfigs: Obj = {};
   const topSecrets: Obj = {};
-  const ctx = { losses, files, configMaps, secrets, volumes, topConfigs, topSecrets, services: byKind('Service') };
+  const ctx = { losses, files, configMaps, secrets, volumes, topSecrets, services: byKind('Service') };
   for (const o of objects) {
     if (workloadKinds.has(o.kind)) Object.assign(services, workload(o, ctx));
     else if (!absorbed.has(o.kind)) losses.push({ severity: 'dropped', subject: objectRef(o), field: '', message: `${o.kind} has no Compose equivalent (kept in x-fatchart for the way back)` });
@@ -58,7 +57,6 @@ export function modelToCompose(objects: KubeObject[], opts: ModelToComposeOption
   }
   const doc: Obj = { services };
   if (Object.keys(volumes).length) doc.volumes = volumes;
-  if (Object.keys(topConfigs).length) doc.configs = topConfigs;
   if (Object.keys(topSecrets).length) doc.secrets = topSecrets;
   const escaped = escapeDollars(doc) as Obj;
   const carry: CarryBlock = { version: 1, digest: sourceDigest([escaped]), objects: escapeDollars(objects) as KubeObject[] };
@@ -81,7 +79,6 @@ interface Ctx {
   configMaps: Map<string, KubeObject>;
   secrets: Map<string, KubeObject>;
   volumes: Obj;
-  topConfigs: Obj;
   topSecrets: Obj;
   services: KubeObject[];
 }
@@ -232,8 +229,8 @@ function exposure(o: KubeObject, podLabels: Obj, c: Obj, containers: Obj[], ctx:
   return out;
 }
 
-function mounts(c: Obj, pod: Obj, o: KubeObject, ctx: Ctx): { volumes: Obj[]; configs: Obj[]; secrets: Obj[]; tmpfs: string[] } {
-  const out = { volumes: [] as Obj[], configs: [] as Obj[], secrets: [] as Obj[], tmpfs: [] as string[] };
+function mounts(c: Obj, pod: Obj, o: KubeObject, ctx: Ctx): { volumes: Obj[]; secrets: Obj[]; tmpfs: string[] } {
+  const out = { volumes: [] as Obj[], secrets: [] as Obj[], tmpfs: [] as string[] };
   const byName = new Map<string, Obj>((pod.volumes ?? []).map((v: Obj) => [v.name, v]));
   const claimTemplates = new Set<string>(((o.spec as Obj)?.volumeClaimTemplates ?? []).map((t: Obj) => t.metadata?.name));
   for (const m of c.volumeMounts ?? []) {
@@ -253,8 +250,8 @@ function mounts(c: Obj, pod: Obj, o: KubeObject, ctx: Ctx): { volumes: Obj[]; co
   return out;
 }
 
-/** ConfigMap/Secret volumes: each key a file under configs/ or secrets/, mounted as Compose does. */
-function fileMount(m: Obj, v: Obj, o: KubeObject, ctx: Ctx, out: { configs: Obj[]; secrets: Obj[] }): void {
+/** ConfigMap/Secret volumes: each key a file under configs/ or secrets/, mounted where the pod had it. */
+function fileMount(m: Obj, v: Obj, o: KubeObject, ctx: Ctx, out: { volumes: Obj[]; secrets: Obj[] }): void {
   const isSecret = !!v.secret;
   const src = isSecret ? ctx.secrets.get(v.secret.secretName) : ctx.configMaps.get(v.configMap.name);
   const srcName = isSecret ? v.secret.secretName : v.configMap.name;
@@ -272,8 +269,12 @@ function fileMount(m: Obj, v: Obj, o: KubeObject, ctx: Ctx, out: { configs: Obj[
     const name = composeName(`${srcName}-${item.key}`);
     const rel = path.posix.join(isSecret ? 'secrets' : 'configs', composeName(srcName), item.key);
     ctx.files.set(rel, content.get(item.key) ?? Buffer.alloc(0));
-    (isSecret ? ctx.topSecrets : ctx.topConfigs)[name] = { file: `./${rel}` };
     const target = m.subPath ? m.mountPath : path.posix.join(m.mountPath, item.path);
-    (isSecret ? out.secrets : out.configs).push({ source: name, target });
+    // ConfigMap files become read-only bind mounts: Compose v1 (Debian's docker-compose) ignores
+    // `configs` outside swarm, while file-backed secrets work in both
+    if (isSecret) {
+      ctx.topSecrets[name] = { file: `./${rel}` };
+      out.secrets.push({ source: name, target });
+    } else out.volumes.push({ type: 'bind', source: `./${rel}`, target, read_only: true });
   }
 }
