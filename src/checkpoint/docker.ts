@@ -84,6 +84,22 @@ export async function dockerHostFacts(host: DockerHost): Promise<EngineFacts> {
   };
 }
 
+/**
+ * The engine's error only names CRIU's log, which goes away with the container. With local
+ * access the log says what really failed (e.g. a socket option the kernel will not report).
+ * Errors CRIU also prints on successful dumps (rlimit) and its closing summaries are skipped.
+ */
+async function criuLogCause(engineError: string): Promise<string | undefined> {
+  const path = /path=\s*(\S+criu-(?:dump|restore)\.log)/.exec(engineError)?.[1];
+  if (!path) return undefined;
+  const text = await readFile(path, 'utf8').catch(() => '');
+  const errors = text
+    .split('\n')
+    .map((l) => /Error \([^)]*\):\s*(.*)$/.exec(l)?.[1]?.trim())
+    .filter((l): l is string => !!l && !/^rlimit:|FAILED|failed with -?\d+$/.test(l));
+  return errors.length ? [...new Set(errors)].slice(0, 3).join('; ') : undefined;
+}
+
 const checkpointDir = (dataRoot: string, containerId: string, name: string) =>
   join(dataRoot, 'containers', containerId, 'checkpoints', name);
 
@@ -135,8 +151,10 @@ export async function captureDockerCheckpoint(
     method: 'POST',
     options: { CheckpointID: name, Exit: options.leaveRunning === false },
     statusCodes: { 200: true, 201: true, 400: 'bad parameter', 404: 'no such container', 500: 'server error' },
-  }).catch((err: unknown) => {
-    throw platformError(`checkpoint failed: ${engineMessage(err)}`, subject, err);
+  }).catch(async (err: unknown) => {
+    const message = engineMessage(err);
+    const cause = await criuLogCause(message);
+    throw platformError(`checkpoint failed: ${cause ? `CRIU: ${cause} (engine said: ${message})` : message}`, subject, err);
   });
   const checkpointedTime = new Date().toISOString();
   ctx.log.info(`${inspect.Name.replace(/^\//, '')}: checkpoint taken in ${Date.now() - started} ms (${options.leaveRunning === false ? 'stopped' : 'left running'})`);
@@ -266,8 +284,10 @@ export async function restoreDockerCheckpoint(
       path: `/containers/${created.id}/start?checkpoint=${encodeURIComponent(name)}&`,
       method: 'POST',
       statusCodes: { 204: true, 304: true, 404: 'no such container', 500: 'server error' },
-    }).catch((err: unknown) => {
-      throw platformError(`restore from checkpoint failed: ${engineMessage(err)}`, subject, err);
+    }).catch(async (err: unknown) => {
+      const message = engineMessage(err);
+      const cause = await criuLogCause(message);
+      throw platformError(`restore from checkpoint failed: ${cause ? `CRIU: ${cause} (engine said: ${message})` : message}`, subject, err);
     });
     await new Promise((r) => setTimeout(r, options.settleMs ?? 1000));
     const state = (await created.inspect()).State;

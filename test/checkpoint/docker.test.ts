@@ -98,4 +98,24 @@ describe.skipIf(!ready)('Docker Engine checkpoint and restore with real CRIU', (
       message: expect.stringMatching(/pre-dump\) checkpoints need memory dirty tracking, unavailable here: Dirty tracking is OFF/),
     });
   });
+
+  it('reports why CRIU could not dump, from its own log, and leaves the source running', async () => {
+    const name = `fatchart-cp-tcp-${process.pid}`;
+    names.push(name);
+    // An established loopback TCP connection: CRIU refuses it without --tcp-established (and
+    // kernels that hide socket options refuse even the listening socket).
+    const c = await docker.createContainer({
+      name,
+      Image: image,
+      Cmd: ['sh', '-c', 'sleep 100000 | nc -l -p 9 >/dev/null & sleep 0.5; sleep 100000 | nc 127.0.0.1 9'],
+      HostConfig: { NetworkMode: 'none' },
+    });
+    await c.start();
+    await sleep(1500);
+    await expect(captureDockerCheckpoint({ docker }, name, {}, quietContext())).rejects.toMatchObject({
+      code: 'platform',
+      message: expect.stringMatching(new RegExp(`^container ${name}: checkpoint failed: CRIU: \\S.* \\(engine said: .*criu-dump\\.log`)),
+    });
+    expect((await c.inspect()).State.Running).toBe(true);
+  });
 });
