@@ -6,6 +6,8 @@ import type { KubeObject } from '../model/object.js';
 import type { Loss } from '../model/loss.js';
 import { dumpObjects, parseObjects } from '../model/yaml.js';
 import { loadComposeProject } from '../platforms/compose/loader/index.js';
+import { cleanObject } from '../platforms/k8s/clean-rules.js';
+import { APP_FILE, DATA_DIR, manifestExtensions } from '../platforms/manifests/layout.js';
 import { applyRewrites, composeToModel, toTarget, validateCompose, validateObjects, type RewriteChange, type Rewrites, type Target } from '../convert/index.js';
 import type { RunContext } from '../util/context.js';
 
@@ -53,14 +55,16 @@ function detect(input: string, files?: string[]): Source {
   return doc && typeof doc === 'object' && 'services' in doc && !('apiVersion' in doc) ? 'compose' : 'manifests';
 }
 
+/** A manifest file, or a folder in the manifests platform's layout (app file and data/ skipped). */
 function readManifests(input: string): KubeObject[] {
-  if (!statSync(input).isDirectory()) return parseObjects(readFileSync(input, 'utf8'), input);
+  if (!statSync(input).isDirectory()) return parseObjects(readFileSync(input, 'utf8'), input).map((o) => cleanObject(o));
   const out: KubeObject[] = [];
   for (const entry of readdirSync(input, { recursive: true }).map(String).sort()) {
     const p = path.join(input, entry);
-    if (/\.(ya?ml|json)$/.test(entry) && statSync(p).isFile()) out.push(...parseObjects(readFileSync(p, 'utf8'), p));
+    if (entry === APP_FILE || entry.split(path.sep)[0] === DATA_DIR) continue;
+    if (manifestExtensions.test(entry) && statSync(p).isFile()) out.push(...parseObjects(readFileSync(p, 'utf8'), p));
   }
-  return out;
+  return out.map((o) => cleanObject(o));
 }
 
 async function readSource(req: ConvertRequest, ctx: RunContext): Promise<{ objects: KubeObject[]; losses: Loss[] }> {

@@ -145,7 +145,7 @@ function container(c: Obj, pod: Obj, o: KubeObject, ctx: Ctx): Obj {
   if (c.tty) svc.tty = true;
   if (pod.hostname) svc.hostname = pod.hostname;
   const probe = c.readinessProbe ?? c.livenessProbe ?? c.startupProbe;
-  if (probe) svc.healthcheck = healthcheck(probe, subject, ctx);
+  if (probe) svc.healthcheck = healthcheck(probe, c, subject, ctx);
   const res = c.resources ?? {};
   const resources: Obj = {};
   for (const [kube, compose] of [['limits', 'limits'], ['requests', 'reservations']]) {
@@ -183,14 +183,16 @@ function environment(c: Obj, o: KubeObject, ctx: Ctx): Obj {
   return env;
 }
 
-function healthcheck(p: Obj, subject: string, ctx: Ctx): Obj {
+function healthcheck(p: Obj, c: Obj, subject: string, ctx: Ctx): Obj {
   const h: Obj = {};
+  // probes may name a container port; a shell command needs its number
+  const port = (x: unknown) => (typeof x === 'string' ? ((c.ports ?? []).find((cp: Obj) => cp.name === x)?.containerPort ?? x) : x);
   if (p.exec) h.test = ['CMD', ...p.exec.command];
   else if (p.httpGet) {
-    h.test = ['CMD-SHELL', `wget -q -O /dev/null http://localhost:${p.httpGet.port}${p.httpGet.path ?? '/'} || exit 1`];
+    h.test = ['CMD-SHELL', `wget -q -O /dev/null http://localhost:${port(p.httpGet.port)}${p.httpGet.path ?? '/'} || exit 1`];
     ctx.losses.push({ severity: 'approximated', subject, field: 'probe.httpGet', message: 'HTTP probe becomes a wget health check: the image needs wget' });
   } else if (p.tcpSocket) {
-    h.test = ['CMD-SHELL', `nc -z localhost ${p.tcpSocket.port} || exit 1`];
+    h.test = ['CMD-SHELL', `nc -z localhost ${port(p.tcpSocket.port)} || exit 1`];
     ctx.losses.push({ severity: 'approximated', subject, field: 'probe.tcpSocket', message: 'TCP probe becomes an nc health check: the image needs nc' });
   }
   if (p.periodSeconds) h.interval = `${p.periodSeconds}s`;
