@@ -5,11 +5,9 @@
  * bundle into a new engine volume whose every file digest matches the bundle index and the
  * original volume's own listing. The containers run again after release().
  */
-import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../src/bundle/digest.js';
 import { BundleReader } from '../../src/bundle/reader.js';
@@ -17,7 +15,6 @@ import { writeBundle } from '../../src/bundle/writer.js';
 import { captureCompose } from '../../src/platforms/compose/capture.js';
 import { engineClient, type Engine } from '../../src/platforms/compose/engine/client.js';
 import { EngineJournal } from '../../src/platforms/compose/engine/journal.js';
-import { COMPOSE_PROJECT, COMPOSE_VOLUME } from '../../src/platforms/compose/engine/labels.js';
 import { inspectProject } from '../../src/platforms/compose/engine/project.js';
 import { createVolume, fillVolume } from '../../src/platforms/compose/engine/restore.js';
 import { verifyVolume } from '../../src/platforms/compose/engine/verify.js';
@@ -25,49 +22,9 @@ import { quietContext } from '../../src/util/context.js';
 import { composeProbe, dockerProbe, startDocker, type DockerComponent } from '../support/components/docker.js';
 import { needs } from '../support/require.js';
 import { freePort, listingScript, runScript, uniqueName } from './engine-helpers.js';
+import { composeDown, startSourceProject } from './fixture-project.js';
 
-const run = promisify(execFile);
 const ready = await needs('Docker Engine and Compose CLI', dockerProbe, composeProbe);
-
-export const projectFile = (image: string, port: number) => `
-services:
-  web:
-    image: ${image}
-    command: ["httpd", "-f", "-p", "8080", "-h", "/www"]
-    ports: ["127.0.0.1:${port}:8080"]
-    volumes:
-      - site:/www
-      - ./uploads:/uploads
-    secrets: [api_key]
-    healthcheck:
-      test: ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/index.html"]
-      interval: 1s
-      retries: 30
-  worker:
-    image: ${image}
-    command: ["sh", "-c", "while true; do cat /run/secrets/api_key > /dev/null; sleep 1; done"]
-    secrets: [api_key]
-    depends_on:
-      web:
-        condition: service_healthy
-volumes:
-  site: {}
-secrets:
-  api_key:
-    file: ./api_key.txt
-`;
-
-/** Seeds the named volume from inside a container, as an app would have written it. */
-export const siteSeed = `cd /www
-echo 'hello over 127.0.0.1' > index.html
-mkdir -p assets/empty img
-head -c 200000 /dev/urandom > img/blob.bin
-ln img/blob.bin img/blob-hardlink.bin
-ln -s ../index.html assets/home.html
-printf 'x' > 'ünïcødé ☃.txt'
-printf '#!/bin/sh\\n' > assets/run.sh && chmod 755 assets/run.sh
-touch -d '2010-01-01 00:00:00' index.html
-`;
 
 describe.skipIf(!ready)('capture a running compose project from a real engine into a fat chart', () => {
   let docker: DockerComponent;
@@ -81,22 +38,13 @@ describe.skipIf(!ready)('capture a running compose project from a real engine in
     engine = engineClient(docker.host);
     process.env.DOCKER_HOST = docker.host;
     dir = await mkdtemp(join(tmpdir(), 'fct-cap-'));
-    await writeFile(join(dir, 'compose.yaml'), projectFile(docker.image, await freePort()));
-    await writeFile(join(dir, 'api_key.txt'), 's3cret\n');
-    // A folder with a subfolder and 2 MiB: too big to be a ConfigMap, so it becomes a claim.
-    await mkdir(join(dir, 'uploads', 'sub'), { recursive: true });
-    await writeFile(join(dir, 'uploads', 'sub', 'big.bin'), Buffer.alloc(2 << 20, 7));
-    await symlink('sub/big.bin', join(dir, 'uploads', 'latest'));
-    // The app's data, written before the health check looks for it; Compose adopts the volume.
-    await engine.createVolume({ Name: `${project}_site`, Labels: { [COMPOSE_PROJECT]: project, [COMPOSE_VOLUME]: 'site' } });
-    await runScript(engine, docker.image, [`${project}_site:/www`], siteSeed);
-    await run('docker-compose', ['-p', project, 'up', '-d'], { cwd: dir, env: docker.env });
+    await startSourceProject(engine, docker, dir, project, await freePort());
   });
 
   afterAll(async () => {
     await journal.j?.rollback();
     if (dir) {
-      await run('docker-compose', ['-p', project, 'down', '-v'], { cwd: dir, env: docker.env }).catch(() => {});
+      await composeDown(docker, dir, project).catch(() => {});
       await rm(dir, { recursive: true, force: true });
     }
   });

@@ -12,6 +12,7 @@ import { engineClient, engineVersion, type Engine } from './engine/client.js';
 import { inspectProject, type ProjectState } from './engine/project.js';
 import { parseQuiesceMode, quiesce, type Quiesced } from './engine/quiesce.js';
 import { bindMountSource, namedVolumeSource } from './engine/volume-source.js';
+import { projectOriginal } from './project-original.js';
 
 /** Where one claim's data comes from: an engine volume or a host folder. */
 type DataOrigin = { kind: 'volume'; claim: string; volume: string } | { kind: 'bind'; claim: string; hostPath: string };
@@ -67,7 +68,7 @@ export async function captureCompose(request: CaptureRequest, ctx: RunContext): 
       app: { name: project.name, selector: `com.docker.compose.project=${project.name}` },
       source: { platform: 'compose', ...(live ? { version: live.version } : {}) },
       objects,
-      originals: [],
+      originals: [projectOriginal(project)],
       losses,
     },
     volumes,

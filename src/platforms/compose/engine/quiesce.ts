@@ -21,9 +21,10 @@ const actions: Record<Exclude<QuiesceMode, 'none'>, {
     verb: 'pause',
   },
   // A clean shutdown lets the app flush (databases checkpoint on SIGTERM); restart afterwards.
+  // No timeout of our own: the engine uses the container's (Compose's stop_grace_period).
   stop: {
     consistency: 'quiesce-stop',
-    apply: (e, id) => e.getContainer(id).stop({ t: 30 }),
+    apply: (e, id) => e.getContainer(id).stop(),
     undo: (e, id) => e.getContainer(id).start(),
     verb: 'stop',
   },
