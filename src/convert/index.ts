@@ -15,7 +15,7 @@ export { modelToCompose, type ComposeOutput, type ModelToComposeOptions } from '
 export { openShiftToKubernetes } from './openshift/to-kubernetes.js';
 export { kubernetesToOpenShift } from './openshift/to-openshift.js';
 export { processTemplate, generate } from './openshift/template.js';
-export { applyRewrites, mirrorImage, type Rewrites, type PatchRule, type RewriteChange } from './rewrite/index.js';
+export { applyRewrites, mirrorImage, quotaFromObjects, type QuotaTarget, type Rewrites, type PatchRule, type RewriteChange } from './rewrite/index.js';
 export { validateObjects, validateCompose } from './validate.js';
 export { annotation } from './annotations.js';
 

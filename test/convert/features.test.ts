@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applyRewrites, composeToModel, toTarget, validateObjects } from '../../src/convert/index.js';
+import { applyRewrites, composeToModel, quotaFromObjects, toTarget, validateObjects } from '../../src/convert/index.js';
 import type { KubeObject } from '../../src/model/object.js';
 import { dumpObjects } from '../../src/model/yaml.js';
 import { loadComposeProject } from '../../src/platforms/compose/loader/index.js';
@@ -107,5 +107,18 @@ describe('rewrites', () => {
     });
     expect((out.find((o) => o.metadata.name === 'web' && o.kind === 'Deployment') as any).spec.template.spec.nodeSelector).toEqual({ disk: 'ssd' });
     expect((out.find((o) => o.metadata.name === 'db' && o.kind === 'Service') as any).spec.type).toBe('NodePort');
+  });
+
+  it('--fit-quota scales requests to the quota and clamps limits to the LimitRange, reporting the factor', () => {
+    const dir = project({ 'compose.yaml': 'services:\n  api:\n    image: api\n    deploy: {replicas: 2, resources: {reservations: {cpus: "0.5", memory: 512M}, limits: {cpus: "2", memory: 1G}}}\n' });
+    const objects = composeToModel(loadComposeProject({ location: dir, env: {} })).objects;
+    const fitQuota = quotaFromObjects([
+      { apiVersion: 'v1', kind: 'ResourceQuota', metadata: { name: 'q' }, spec: { hard: { 'requests.cpu': '500m', 'requests.memory': '2Gi' } } },
+      { apiVersion: 'v1', kind: 'LimitRange', metadata: { name: 'l' }, spec: { limits: [{ type: 'Container', max: { cpu: '1', memory: '768Mi' } }] } },
+    ]);
+    const { objects: out, report } = applyRewrites(objects, { fitQuota });
+    const c = (out.find((o) => o.kind === 'Deployment') as any).spec.template.spec.containers[0];
+    expect(c.resources).toEqual({ requests: { cpu: '250m', memory: '512Mi' }, limits: { cpu: '1000m', memory: '768Mi' } });
+    expect(report.map((r) => r.detail)).toContain('api requests.cpu 500m → 250m (×0.50)');
   });
 });

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import yaml from 'js-yaml';
 import { convert, formatLoss } from '../../actions/convert.js';
-import { targets, type PatchRule, type Rewrites, type Target } from '../../convert/index.js';
+import { quotaFromObjects, targets, type PatchRule, type Rewrites, type Target } from '../../convert/index.js';
+import { parseObjects } from '../../model/yaml.js';
 import { FatchartError } from '../../errors.js';
 import { collect } from '../options.js';
 import { runCommand } from '../run.js';
@@ -40,6 +41,7 @@ export function register(program: Command): void {
     .option('--registry-mirror <src=dst>', 'rewrite image registry/repository prefix SRC to DST (repeatable)', pair('--registry-mirror'))
     .option('--replicas <name=n>', 'set replicas of a workload (repeatable)', pair('--replicas'))
     .option('--name-prefix <prefix>', 'prefix every object name (references follow)')
+    .option('--fit-quota <file>', 'scale requests/limits to fit the ResourceQuota/LimitRange in FILE')
     .option('--patch <file>', 'YAML file of JSON-patch / merge-patch rules selected by kind/name/labels')
     .addHelpText('after', `
 Examples:
@@ -63,6 +65,7 @@ and --strict was given.`)
           replicas: o.replicas ? replicas : undefined,
           namePrefix: o.namePrefix,
           patches: o.patch ? patchRules(o.patch) : undefined,
+          fitQuota: o.fitQuota ? quotaFromObjects(parseObjects(readFileSync(o.fitQuota, 'utf8'), o.fitQuota)) : undefined,
         };
         const r = await convert({
           input,

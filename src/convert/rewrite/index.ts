@@ -2,6 +2,9 @@ import fastJsonPatch from 'fast-json-patch';
 import { FatchartError } from '../../errors.js';
 import type { KubeObject } from '../../model/object.js';
 import { objectRef } from '../../model/object.js';
+import { fitContainer, podSpecOf, quotaFactors, type QuotaTarget } from './fit-quota.js';
+
+export { quotaFromObjects, type QuotaTarget } from './fit-quota.js';
 
 /**
  * Target rewrites (the seed paper's descriptor rewriter, generalised). Each rewrite is a pure
@@ -24,6 +27,8 @@ export interface Rewrites {
   replicas?: Record<string, number>;
   namePrefix?: string;
   patches?: PatchRule[];
+  /** The target's ResourceQuota/LimitRange to fit into (see fit-quota.ts). */
+  fitQuota?: QuotaTarget;
 }
 
 export interface RewriteChange {
@@ -82,6 +87,12 @@ const table: Array<[string, Rewrite, (r: Rewrites) => boolean]> = [
       o.spec.replicas = n;
     }
   }, (r) => !!r.replicas],
+  ['fit-quota', (o, r, note, all) => {
+    const pod = podSpecOf(o);
+    if (!pod) return;
+    const factors = factorsFor(all, r.fitQuota!);
+    for (const c of [...(pod.containers ?? []), ...(pod.initContainers ?? [])]) fitContainer(c, factors, r.fitQuota!, note);
+  }, (r) => !!r.fitQuota],
   ['name-prefix', (o, r, note, all) => prefixNames(o, r.namePrefix!, note, all), (r) => !!r.namePrefix],
   ['patch', (o, r, note) => {
     r.patches!.forEach((rule, i) => {
@@ -99,6 +110,13 @@ const table: Array<[string, Rewrite, (r: Rewrites) => boolean]> = [
     });
   }, (r) => !!r.patches?.length],
 ];
+
+const factorCache = new WeakMap<readonly KubeObject[], Map<string, number>>();
+function factorsFor(all: readonly KubeObject[], q: QuotaTarget): Map<string, number> {
+  let f = factorCache.get(all);
+  if (!f) factorCache.set(all, (f = quotaFactors(all, q)));
+  return f;
+}
 
 export function applyRewrites(objects: readonly KubeObject[], rewrites: Rewrites): { objects: KubeObject[]; report: RewriteChange[] } {
   const out = objects.map((o) => structuredClone(o));
