@@ -1,3 +1,5 @@
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { Readable } from 'node:stream';
 import { platformError, verificationError } from '../errors.js';
 import type { Credential, CredentialLookup } from './credentials.js';
@@ -183,8 +185,9 @@ export class RegistryClient {
     const url = new URL(path, this.base).toString();
     const attempt = async () => {
       const auth = await this.authorization(repo, scope);
-      const body = init.body instanceof Readable ? (Readable.toWeb(init.body) as ReadableStream) : init.body;
-      return this.fetch(url, { method, body, headers: { ...init.headers, ...(auth ? { authorization: auth } : {}) }, duplex: 'half' });
+      const headers = { ...init.headers, ...(auth ? { authorization: auth } : {}) };
+      if (init.body instanceof Readable) return this.streamUpload(url, method, headers, init.body);
+      return this.fetch(url, { method, body: init.body, headers });
     };
     const res = await attempt();
     // A 401 here means a token expired or the scope grew; a stream body cannot be sent twice.
@@ -197,7 +200,35 @@ export class RegistryClient {
     return res;
   }
 
-  private async fetch(url: string, init: RequestInit & { duplex?: 'half' }): Promise<Response> {
+  /**
+   * Sends a streamed body with node:http(s), which pauses the source whenever the socket is full.
+   * Node 20's fetch does not: it drained a whole layer into memory before sending it (measured:
+   * RSS grew by the layer's size).
+   */
+  private streamUpload(url: string, method: string, headers: Record<string, string>, body: Readable): Promise<Response> {
+    const send = url.startsWith('https:') ? httpsRequest : httpRequest;
+    return new Promise((resolve, reject) => {
+      let bodyError: Error | undefined;
+      // A source that fails (a blob failing its digest check) is that failure, not a network one.
+      const fail = (err: Error) => reject(bodyError ?? platformError(`cannot reach registry: ${err.message}`, this.registry, err));
+      const req = send(url, { method, headers, signal: this.options.signal }, (res) => {
+        const status = res.statusCode ?? 0;
+        const nullBody = status === 204 || status === 304;
+        if (nullBody) res.resume();
+        const responseHeaders = new Headers();
+        for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) responseHeaders.set(k, Array.isArray(v) ? v.join(', ') : v);
+        resolve(new Response(nullBody ? null : (Readable.toWeb(res) as ReadableStream), { status, headers: responseHeaders }));
+      });
+      req.on('error', fail);
+      body.on('error', (err) => {
+        bodyError = err;
+        req.destroy(err);
+      });
+      body.pipe(req);
+    });
+  }
+
+  private async fetch(url: string, init: RequestInit): Promise<Response> {
     try {
       return await fetch(url, { ...init, signal: this.options.signal });
     } catch (err) {

@@ -65,3 +65,28 @@ describe('registry credentials', () => {
     ).toThrow(/Secret\/broken: \.dockerconfigjson is not JSON/);
   });
 });
+
+describe('default credentials', () => {
+  it('tries the app’s pull Secrets before $DOCKER_CONFIG/config.json', async () => {
+    const { defaultCredentials } = await import('../../src/images/credentials.js');
+    const dir = mkdtempSync(join(tmpdir(), 'fatchart-dockercfg-env-'));
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ auths: { 'a.example': { auth: b64('cfg:a') }, 'b.example': { auth: b64('cfg:b') } } }));
+    const secret: KubeObject = {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'pull' },
+      type: 'kubernetes.io/dockerconfigjson',
+      stringData: { '.dockerconfigjson': JSON.stringify({ auths: { 'a.example': { username: 'secret', password: 'a' } } }) },
+    };
+    const saved = process.env.DOCKER_CONFIG;
+    process.env.DOCKER_CONFIG = dir;
+    try {
+      const lookup = await defaultCredentials([secret]);
+      expect(await lookup('a.example')).toEqual({ username: 'secret', password: 'a' });
+      expect(await lookup('b.example')).toEqual({ username: 'cfg', password: 'b' });
+    } finally {
+      if (saved === undefined) delete process.env.DOCKER_CONFIG;
+      else process.env.DOCKER_CONFIG = saved;
+    }
+  });
+});

@@ -2,7 +2,8 @@
  * Pack and unpack of images against REAL registries (Debian's docker-registry on 127.0.0.1),
  * cross-checked with Debian's skopeo so the layout is proven standard, not only self-consistent.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { createWriteStream, existsSync, readdirSync, readFileSync, statSync, writeFileSync, cpSync, mkdtempSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -10,7 +11,9 @@ import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FatchartError } from '../../src/errors.js';
+import { RegistryClient } from '../../src/images/client.js';
 import { staticCredentials } from '../../src/images/credentials.js';
+import { verified } from '../../src/images/digest.js';
 import { exportLayout, folderLayout } from '../../src/images/layout.js';
 import { resolveImageSlot } from '../../src/images/pull.js';
 import type { ImageSlot } from '../../src/images/slot.js';
@@ -211,6 +214,21 @@ describe.skipIf(!ready)('images against real registries', () => {
     } finally {
       await proxy.stop();
     }
+  });
+
+  it('aborts an upload whose bytes turn bad mid-stream, with a verification error, and stores nothing', async () => {
+    // pushImages verifies before pushing; this covers a blob changing between that check and the upload.
+    const client = new RegistryClient(target.host);
+    const good = randomBytes(3 << 20);
+    const digest = `sha256:${createHash('sha256').update(good).digest('hex')}`;
+    const bad = Buffer.from(good);
+    bad[bad.length - 1] ^= 0xff;
+    const err = await client
+      .uploadBlob('midstream/test', digest, bad.length, async () => verified(Readable.from([bad.subarray(0, 1 << 20), bad.subarray(1 << 20)]), digest, bad.length, 'blob under test'))
+      .catch((e) => e);
+    expect(err).toBeInstanceOf(FatchartError);
+    expect(err.code).toBe('verification');
+    expect(await client.blobExists('midstream/test', digest)).toBe(false);
   });
 
   it('exports the layout to a folder skopeo copies from, and leaves nothing behind on a bad blob', async () => {
