@@ -1,22 +1,17 @@
 import type { PlatformName } from '../model/app.js';
 import { FatchartError } from '../errors.js';
 import type { PlatformDriver } from './driver.js';
-import { manifestsPlatform } from './manifests/index.js';
 
 /**
- * The platform table. Drivers load lazily so that `fatchart verify` does not load the
- * Kubernetes client or the Docker client it will not use.
+ * The platform table: one row per folder under src/platforms. Drivers load lazily so that
+ * `fatchart verify` never loads the Kubernetes or Docker client it will not use.
  */
 const drivers: Record<PlatformName, () => Promise<PlatformDriver>> = {
-  manifests: async () => manifestsPlatform,
-  k8s: async () => notYet('k8s'),
-  openshift: async () => notYet('openshift'),
-  compose: async () => notYet('compose'),
+  manifests: async () => (await import('./manifests/index.js')).manifestsPlatform,
+  k8s: async () => (await import('./k8s/index.js')).k8sDriver,
+  openshift: async () => (await import('./openshift/index.js')).openshiftDriver,
+  compose: async () => (await import('./compose/index.js')).composePlatform,
 };
-
-function notYet(name: PlatformName): PlatformDriver {
-  throw new FatchartError('usage', `platform "${name}" is not available in this build`);
-}
 
 export const platformNames = Object.keys(drivers) as PlatformName[];
 
