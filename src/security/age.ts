@@ -129,7 +129,9 @@ export const tempRoot = (): string => process.env.FATCHART_TMPDIR || tmpdir();
 export async function privateTempDir(kind: string): Promise<{ dir: string; release(): Promise<void> }> {
   const root = tempRoot();
   await sweepStale(root);
-  const dir = await mkdtemp(join(root, `${TEMP_PREFIX}${process.pid}-${kind}-`));
+  const dir = await mkdtemp(join(root, `${TEMP_PREFIX}${process.pid}-${kind}-`)).catch((err: Error) => {
+    throw new FatchartError('platform', `cannot make a private temp folder (set FATCHART_TMPDIR): ${err.message}`, { subject: root, cause: err });
+  });
   const onExit = () => rmSync(dir, { recursive: true, force: true });
   process.once('exit', onExit);
   return {
@@ -208,6 +210,8 @@ export async function decryptToTemp(path: string, opts: DecryptOptions, ctx: Run
     } catch (err) {
       throw new FatchartError('verification', `age payload has an impossible size: ${(err as Error).message} (truncated?)`, { subject: path });
     }
+    const cap = Number(process.env.FATCHART_TEMP_LIMIT) || Infinity;
+    if (expected > cap) throw new FatchartError('platform', `decrypting needs ${expected} bytes of temp space; FATCHART_TEMP_LIMIT allows ${cap}`, { subject: path });
     await ensureFreeSpace(temp.dir, expected, `decrypting ${basename(path)} (set FATCHART_TMPDIR to use another folder)`);
     const progress = ctx.progress.start('decrypt', expected);
     const counter = new Transform({ transform: (c: Buffer, _e, done) => (progress.advance(c.length), done(null, c)) });
