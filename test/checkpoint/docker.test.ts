@@ -5,7 +5,7 @@ import { captureDockerCheckpoint, restoreDockerCheckpoint, type CapturedCheckpoi
 import { quietContext } from '../../src/util/context.js';
 import { dockerProbe, startDocker } from '../support/components/docker.js';
 import { needs } from '../support/require.js';
-import { COUNTER, counted, criuProbe, sleep } from './support.js';
+import { COUNTER, counted, criuProbe, demux, sleep } from './support.js';
 import { copyImage, startSecondEngine } from './second-engine.js';
 import { dirtyTracking } from '../../src/checkpoint/criu.js';
 
@@ -117,5 +117,40 @@ describe.skipIf(!ready)('Docker Engine checkpoint and restore with real CRIU', (
       message: expect.stringMatching(new RegExp(`^container ${name}: checkpoint failed: CRIU: \\S.* \\(engine said: .*criu-dump\\.log`)),
     });
     expect((await c.inspect()).State.Running).toBe(true);
+  });
+
+  it('restores a container whose named volume was kept, writing on into the same file', async () => {
+    const name = `fatchart-cp-vol-${process.pid}`;
+    const volume = `fatchart-cp-vol-${process.pid}`;
+    names.push(name);
+    const cmd = ['sh', '-c', 'i=0; while true; do i=$((i+1)); echo $i; echo $i >> /data/count; sleep 0.5; done'];
+    const source = await docker.createContainer({ name, Image: image, Cmd: cmd, HostConfig: { NetworkMode: 'none', Binds: [`${volume}:/data`] } });
+    try {
+      await source.start();
+      await sleep(1500);
+      const cp = await captureDockerCheckpoint({ docker }, name, { leaveRunning: false }, quietContext());
+      captured.push(cp);
+      await source.remove();
+      const restored = await restoreDockerCheckpoint({ docker }, createReadStream(cp.file), cp.file, {}, quietContext());
+      await sleep(1500);
+      const c = docker.getContainer(restored.containerId);
+      const exec = await c.exec({ Cmd: ['cat', '/data/count'], AttachStdout: true });
+      const out = await new Promise<string>((resolve, reject) => {
+        exec.start({}, (err, stream) => {
+          if (err || !stream) return reject(err);
+          const chunks: Buffer[] = [];
+          stream.on('data', (b: Buffer) => chunks.push(b));
+          stream.on('end', () => resolve(demux(Buffer.concat(chunks))));
+        });
+      });
+      // The file holds one unbroken 1, 2, 3, … across the dump and the restore.
+      const numbers = out.split('\n').filter(Boolean).map(Number);
+      expect(numbers.length).toBeGreaterThan(4);
+      expect(numbers).toEqual(numbers.map((_, i) => i + 1));
+      expect((await c.inspect()).State.Running).toBe(true);
+      await c.remove({ force: true });
+    } finally {
+      await docker.getVolume(volume).remove().catch(() => {});
+    }
   });
 });

@@ -23,14 +23,18 @@ export const COUNTER = ['sh', '-c', 'i=0; while true; do i=$((i+1)); echo $i; sl
 /** The numbers the counter printed so far in this container. */
 export async function counted(container: Docker.Container): Promise<number[]> {
   const raw = (await container.logs({ stdout: true, stderr: false, follow: false })) as Buffer;
-  // Non-TTY logs are multiplexed: 8-byte frame headers before each chunk.
+  return demux(raw).split('\n').filter(Boolean).map(Number);
+}
+
+/** Non-TTY logs and exec output are multiplexed: an 8-byte frame header before each chunk. */
+export function demux(raw: Buffer): string {
   const text: string[] = [];
   for (let pos = 0; pos + 8 <= raw.length; ) {
     const len = raw.readUInt32BE(pos + 4);
     text.push(raw.subarray(pos + 8, pos + 8 + len).toString('utf8'));
     pos += 8 + len;
   }
-  return text.join('').split('\n').filter(Boolean).map(Number);
+  return text.join('');
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
