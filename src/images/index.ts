@@ -18,3 +18,4 @@ export { folderLayout, exportLayout, IMAGE_SLOT, type LayoutSource } from './lay
 export { bundleLayout, bundleHasImages, exportBundleImages } from './bundle.js';
 export { DEFAULT_PLATFORM } from './media.js';
 export { engineImageSlot, loadImagesIntoEngine, type EngineSlot, type EngineOptions } from './engine.js';
+export { imagesToPack, pushAndRewrite, type PushAndRewriteResult } from './flow.js';

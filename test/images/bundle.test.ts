@@ -14,7 +14,8 @@ import { BundleReader } from '../../src/bundle/reader.js';
 import { writeBundle } from '../../src/bundle/writer.js';
 import { FatchartError } from '../../src/errors.js';
 import { bundleLayout, exportBundleImages } from '../../src/images/bundle.js';
-import { collectImages, findImageUses, rewriteImageRefs } from '../../src/images/collect.js';
+import { pushAndRewrite } from '../../src/images/flow.js';
+import { collectImages, findImageUses } from '../../src/images/collect.js';
 import { resolveImageSlot } from '../../src/images/pull.js';
 import { pushImagesWithStats } from '../../src/images/push.js';
 import type { AppModel } from '../../src/model/app.js';
@@ -95,9 +96,8 @@ describe.skipIf(!ready)('images carried in a fat chart', () => {
 
   it('unpacks to objects whose images all point at the target registry by digest, each found there by skopeo', async () => {
     const reader = await BundleReader.open(bundle);
-    const { map, stats } = await pushImagesWithStats(await bundleLayout(reader), `${target.host}/airgap`);
+    const { objects: rewritten, stats } = await pushAndRewrite(reader, await reader.objects(), `${target.host}/airgap`);
     expect(stats).toMatchObject({ uploaded: 8, mounted: 2, present: 0 });
-    const rewritten = rewriteImageRefs(await reader.objects(), map);
     const uses = findImageUses(rewritten);
     expect(uses).toHaveLength(3);
     for (const use of uses) {
@@ -108,6 +108,22 @@ describe.skipIf(!ready)('images carried in a fat chart', () => {
     // Re-running the unpack's push sends no blob at all.
     const again = await pushImagesWithStats(await bundleLayout(await BundleReader.open(bundle)), `${target.host}/airgap`);
     expect(again.stats).toMatchObject({ uploaded: 0, mounted: 0, present: 10 });
+  });
+
+  it('refuses, before pushing anything, objects that run an image the bundle does not carry', async () => {
+    const reader = await BundleReader.open(bundle);
+    const extra = structuredClone(await reader.objects());
+    (extra[1].spec as any).jobTemplate.spec.template.spec.containers.push({ name: 'stray', image: 'quay.io/elsewhere/tool:1' });
+    const proxy = await startCountingProxy(target.host);
+    try {
+      const err = await pushAndRewrite(reader, extra, `${proxy.host}/stray`).catch((e) => e);
+      expect(err).toBeInstanceOf(FatchartError);
+      expect(err.code).toBe('preflight');
+      expect(err.message).toBe('CronJob/report spec.jobTemplate.spec.template.spec.containers[1].image: runs quay.io/elsewhere/tool:1, which the bundle does not carry');
+      expect(proxy.requests).toEqual([]);
+    } finally {
+      await proxy.stop();
+    }
   });
 
   it('exports the slot as a layout skopeo copies from', async () => {

@@ -1,4 +1,8 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { imagesToPack } from '../../src/images/flow.js';
 import { collectImages, findImageUses, parseImageList, rewriteImageRefs, unmappedImages } from '../../src/images/collect.js';
 import type { KubeObject } from '../../src/model/object.js';
 
@@ -109,5 +113,17 @@ describe('collecting images', () => {
       'docker.io/library/nginx:1.25',
       'docker.io/library/postgres:16',
     ]);
+  });
+});
+
+describe('--images', () => {
+  it('maps none, referenced and a list file to the references to carry', async () => {
+    expect(await imagesToPack(undefined, objects)).toEqual([]);
+    expect(await imagesToPack('none', objects)).toEqual([]);
+    expect(await imagesToPack('referenced', objects)).toEqual(collectImages(objects));
+    const file = join(mkdtempSync(join(tmpdir(), 'fatchart-imagelist-')), 'images.txt');
+    writeFileSync(file, 'postgres:16\n');
+    expect(await imagesToPack(file, objects)).toEqual(['docker.io/library/postgres:16']);
+    await expect(imagesToPack(`${file}.absent`, objects)).rejects.toThrow(/expected none, referenced or a readable list file \(ENOENT\)/);
   });
 });

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { chainCredentials, credentialKey, dockerConfigCredentials, secretCredentials } from '../../src/images/credentials.js';
+import { chainCredentials, credentialKey, defaultCredentials, dockerConfigCredentials, secretCredentials } from '../../src/images/credentials.js';
 import type { KubeObject } from '../../src/model/object.js';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
@@ -68,7 +68,6 @@ describe('registry credentials', () => {
 
 describe('default credentials', () => {
   it('tries the app’s pull Secrets before $DOCKER_CONFIG/config.json', async () => {
-    const { defaultCredentials } = await import('../../src/images/credentials.js');
     const dir = mkdtempSync(join(tmpdir(), 'fatchart-dockercfg-env-'));
     writeFileSync(join(dir, 'config.json'), JSON.stringify({ auths: { 'a.example': { auth: b64('cfg:a') }, 'b.example': { auth: b64('cfg:b') } } }));
     const secret: KubeObject = {
