@@ -5,7 +5,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { usageError, verificationError } from '../errors.js';
 import { digestHex, drainVerified, readSmall, verified } from './digest.js';
-import { MAX_MANIFEST_BYTES, MediaType, REF_NAME_ANNOTATION, manifestKind, type Descriptor, type ImageIndex, type ImageManifest } from './media.js';
+import { MAX_MANIFEST_BYTES, MediaType, REF_NAME_ANNOTATION, checkDescriptor, manifestKind, type Descriptor, type ImageIndex, type ImageManifest } from './media.js';
 
 /**
  * The OCI image layout (image-spec `image-layout.md`): an `oci-layout` marker, an `index.json`
@@ -40,6 +40,7 @@ export function parseIndex(bytes: Buffer, subject: string): ImageIndex {
     throw verificationError('not JSON', subject);
   }
   if (doc?.schemaVersion !== 2 || !Array.isArray(doc.manifests)) throw verificationError('not an OCI image index', subject);
+  for (const d of doc.manifests) checkDescriptor(d, subject);
   return doc;
 }
 
@@ -78,6 +79,8 @@ export async function loadManifest(layout: LayoutSource, descriptor: Descriptor,
   const kind = manifestKind(doc, descriptor.mediaType);
   const ok = kind === 'index' ? Array.isArray((doc as ImageIndex).manifests) : !!(doc as ImageManifest).config && Array.isArray((doc as ImageManifest).layers);
   if (!ok) throw verificationError(`not an image ${kind}`, subject);
+  const children = kind === 'index' ? (doc as ImageIndex).manifests : [(doc as ImageManifest).config, ...(doc as ImageManifest).layers];
+  for (const child of children) checkDescriptor(child, subject);
   return { descriptor, bytes, kind, doc };
 }
 

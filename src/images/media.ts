@@ -1,4 +1,4 @@
-import { usageError } from '../errors.js';
+import { usageError, verificationError } from '../errors.js';
 
 /**
  * The manifest shapes of the OCI image spec and their Docker predecessors. Bytes are always kept
@@ -72,4 +72,18 @@ export function manifestKind(doc: { mediaType?: string; manifests?: unknown }, d
   const type = doc.mediaType ?? declared ?? '';
   if (INDEX_TYPES.has(type) || (!type && Array.isArray(doc.manifests))) return 'index';
   return 'manifest';
+}
+
+/**
+ * A descriptor from a manifest we did not write (registry, bundle) names a file and a size the
+ * bundle writer trusts for a tar header: both must be well-formed before anything uses them.
+ */
+export function checkDescriptor(d: unknown, subject: string): Descriptor {
+  const o = d as Partial<Descriptor> | null;
+  if (!o || typeof o !== 'object') throw verificationError('descriptor is not an object', subject);
+  if (typeof o.digest !== 'string' || !/^sha256:[a-f0-9]{64}$/.test(o.digest)) {
+    throw verificationError(`descriptor digest ${JSON.stringify(o.digest)} is not a sha256 digest`, subject);
+  }
+  if (!Number.isSafeInteger(o.size) || (o.size as number) < 0) throw verificationError(`descriptor size ${JSON.stringify(o.size)} is not a byte count`, subject);
+  return o as Descriptor;
 }

@@ -2,7 +2,7 @@ import { platformError } from '../errors.js';
 import { quietContext, type RunContext } from '../util/context.js';
 import { RegistryClient, type ClientOptions, type FetchedManifest } from './client.js';
 import { readSmall, verified } from './digest.js';
-import { DEFAULT_PLATFORM, formatPlatform, manifestKind, parsePlatform, platformMatches, type ImageIndex, type ImageManifest, type Platform } from './media.js';
+import { DEFAULT_PLATFORM, checkDescriptor, formatPlatform, manifestKind, parsePlatform, platformMatches, type ImageIndex, type ImageManifest, type Platform } from './media.js';
 import { formatImageRef, normalizeImageRef, parseImageRef, type ImageRef } from './ref.js';
 import { assembleSlot, configPlatform, type ImageSlot } from './slot.js';
 
@@ -38,7 +38,9 @@ async function resolveOne(text: string, clients: (registry: string) => RegistryC
   let listed: Platform | undefined;
   if (manifestKind(doc, manifest.mediaType) === 'index') {
     const want = parsePlatform(platform);
+    if (!Array.isArray((doc as ImageIndex).manifests)) throw platformError('its index lists no manifests', name);
     const match = (doc as ImageIndex).manifests.find((d) => platformMatches(d.platform, want));
+    if (match) checkDescriptor(match, name);
     if (!match) {
       const offered = (doc as ImageIndex).manifests.map((d) => (d.platform ? formatPlatform(d.platform) : '?')).join(', ');
       throw platformError(`no ${platform} image in its index (offers ${offered || 'nothing'})`, name);
@@ -50,6 +52,7 @@ async function resolveOne(text: string, clients: (registry: string) => RegistryC
   }
   const image = doc as ImageManifest;
   if (!image.config || !Array.isArray(image.layers)) throw platformError('manifest has no config or layers', name);
+  for (const d of [image.config, ...image.layers]) checkDescriptor(d, name);
   const subject = `${name} config ${image.config.digest}`;
   const config = await readSmall(
     verified(await client.openBlob(ref.repository, image.config.digest), image.config.digest, image.config.size, subject),
