@@ -28,6 +28,8 @@ export interface ConvertRequest {
   params?: Record<string, string>;
   rewrites?: Rewrites;
   deploymentConfig?: boolean;
+  /** Routes → HTTPRoutes attached to this Gateway. */
+  gateway?: string;
   volumeSizes?: Map<string, number>;
 }
 
@@ -91,7 +93,7 @@ async function readSource(req: ConvertRequest, ctx: RunContext): Promise<{ objec
 
 export async function convert(req: ConvertRequest, ctx: RunContext): Promise<ConvertResult> {
   const source = await readSource(req, ctx);
-  const converted = toTarget(source.objects, req.to, { params: req.params, deploymentConfig: req.deploymentConfig });
+  const converted = toTarget(source.objects, req.to, { params: req.params, deploymentConfig: req.deploymentConfig, gateway: req.gateway });
   const losses = [...source.losses, ...converted.losses];
   const rewritten = applyRewrites(converted.objects, req.rewrites ?? {});
   let files: Map<string, string | Buffer>;

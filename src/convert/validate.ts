@@ -20,6 +20,8 @@ const embedded: Record<string, (o: Obj) => Array<[string, Obj]>> = {
   Template: () => [],
   Route: (o) => (o.spec?.to?.name ? [] : [['!', { message: 'spec.to.name is required' }]]),
   ImageStream: () => [],
+  // no Gateway API models for this Node version: the fields a router needs are checked
+  HTTPRoute: (o) => (o.spec?.parentRefs?.length && o.spec?.rules?.every((r: Obj) => r.backendRefs?.every((b: Obj) => b.name)) ? [] : [['!', { message: 'spec.parentRefs and every rules[].backendRefs[].name are required' }]]),
   BuildConfig: () => [],
 };
 

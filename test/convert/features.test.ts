@@ -25,6 +25,17 @@ const features: Record<string, Record<string, string>> = {
     healthcheck: {test: ["CMD", "pg_isready"], interval: 5s, retries: 3}
 `,
   },
+  'network-none-and-one-shot-job': {
+    'compose.yaml': `services:
+  batch:
+    image: batch
+    network_mode: none
+    restart: on-failure:3
+    entrypoint: ["/run.sh"]
+    command: --all
+    environment: [COST=$$5]
+`,
+  },
   'shared-volume-and-sizes': {
     'compose.yaml': `services:
   writer: {image: w, volumes: ["data:/data"]}

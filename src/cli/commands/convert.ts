@@ -35,6 +35,7 @@ export function register(program: Command): void {
     .option('--out <dir>', 'write files into DIR (created atomically) instead of stdout')
     .option('--strict', 'fail with exit code 7 when anything is dropped')
     .option('--param <k=v>', 'OpenShift template parameter (repeatable)', pair('--param'))
+    .option('--gateway-api <gateway>', 'k8s: Routes become Gateway API HTTPRoutes attached to GATEWAY ([namespace/]name)')
     .option('--deployment-config', 'openshift: emit DeploymentConfigs instead of Deployments')
     .option('--map-namespace <a=b>', 'rewrite namespace A to B (repeatable)', pair('--map-namespace'))
     .option('--map-storage-class <a=b>', 'rewrite storage class A to B; * for claims without one (repeatable)', pair('--map-storage-class'))
@@ -79,6 +80,7 @@ and --strict was given.`)
           strict: o.strict,
           params: o.param,
           deploymentConfig: o.deploymentConfig,
+          gateway: o.gatewayApi,
           rewrites,
         }, ctx);
         if (!o.out) process.stdout.write(r.text);

@@ -17,6 +17,8 @@ import type { CarryBlock } from './carry.js';
 export interface ModelToComposeOptions {
   /** Compose file name inside the output folder (default compose.yaml). */
   fileName?: string;
+  /** Leave out the x-fatchart block that makes the way back exact (default: carry). */
+  carry?: boolean;
 }
 
 export interface ComposeOutput {
@@ -60,7 +62,7 @@ export function modelToCompose(objects: KubeObject[], opts: ModelToComposeOption
   if (Object.keys(topSecrets).length) doc.secrets = topSecrets;
   const escaped = escapeDollars(doc) as Obj;
   const carry: CarryBlock = { version: 1, digest: sourceDigest([escaped]), objects: escapeDollars(objects) as KubeObject[] };
-  const document = { ...escaped, [CARRY_KEY]: carry };
+  const document = opts.carry === false ? escaped : { ...escaped, [CARRY_KEY]: carry };
   files.set(opts.fileName ?? 'compose.yaml', yaml.dump(document, { noRefs: true, lineWidth: -1, quotingType: '"', schema: yaml.CORE_SCHEMA }));
   return { files, document, losses };
 }
@@ -130,8 +132,8 @@ function workload(o: KubeObject, ctx: Ctx): Obj {
 function container(c: Obj, pod: Obj, o: KubeObject, ctx: Ctx): Obj {
   const subject = objectRef(o);
   const svc: Obj = { image: c.image };
-  if (c.command) svc.entrypoint = c.command;
-  if (c.args) svc.command = c.args;
+  if (c.command) svc.entrypoint = c.command.map(composeLiteral);
+  if (c.args) svc.command = c.args.map(composeLiteral);
   if (c.workingDir) svc.working_dir = c.workingDir;
   const env = environment(c, o, ctx);
   if (Object.keys(env).length) svc.environment = env;
@@ -162,6 +164,9 @@ function container(c: Obj, pod: Obj, o: KubeObject, ctx: Ctx): Obj {
   return svc;
 }
 
+/** `$$(` is Kubernetes' escape for a literal `$(`; a `$(VAR)` reference has no Compose form. */
+const composeLiteral = (s: string) => s.replace(/\$\$\(/g, '$(');
+
 function environment(c: Obj, o: KubeObject, ctx: Ctx): Obj {
   const env: Obj = {};
   const decode = (s: KubeObject | undefined, key: string) =>
@@ -175,7 +180,7 @@ function environment(c: Obj, o: KubeObject, ctx: Ctx): Obj {
     }
   }
   for (const e of c.env ?? []) {
-    if (!e.valueFrom) env[e.name] = String(e.value ?? '');
+    if (!e.valueFrom) env[e.name] = composeLiteral(String(e.value ?? ''));
     else if (e.valueFrom.configMapKeyRef) env[e.name] = String((ctx.configMaps.get(e.valueFrom.configMapKeyRef.name)?.data as Obj)?.[e.valueFrom.configMapKeyRef.key] ?? '');
     else if (e.valueFrom.secretKeyRef) env[e.name] = decode(ctx.secrets.get(e.valueFrom.secretKeyRef.name), e.valueFrom.secretKeyRef.key) ?? '';
     else ctx.losses.push({ severity: 'dropped', subject: objectRef(o), field: `env.${e.name}`, message: 'field/resource references have no Compose equivalent' });

@@ -184,12 +184,12 @@ const handlers: Record<string, Handler> = {
   build: (v, b) => {
     if (!b.svc.image) b.loss('needs-action', 'build', `built from ${v.context}; the image ${b.container.image} must be built and pushed to a registry the cluster can pull from`, 'docker build and push, or use --registry-mirror');
   },
-  command: (v, b) => v && (b.container.args = v),
-  entrypoint: (v, b) => v && (b.container.command = v),
+  command: (v, b) => v && (b.container.args = v.map(kubeLiteral)),
+  entrypoint: (v, b) => v && (b.container.command = v.map(kubeLiteral)),
   environment: (env: Record<string, string>, b) => {
     const fromFiles = (b.svc[ENV_FILES] as EnvFileValues[] | undefined) ?? [];
     const explicit = Object.entries(env).filter(([k, v]) => !fromFiles.some((f) => f.values[k] === v && lastFileFor(fromFiles, k) === f));
-    if (explicit.length) b.container.env = explicit.sort(([a], [c]) => (a < c ? -1 : a > c ? 1 : 0)).map(([name, value]) => ({ name, value }));
+    if (explicit.length) b.container.env = explicit.sort(([a], [c]) => (a < c ? -1 : a > c ? 1 : 0)).map(([name, value]) => ({ name, value: kubeLiteral(value) }));
   },
   labels: (labels: Record<string, string>, b) => {
     const plain = Object.fromEntries(Object.entries(labels).filter(([k]) => !isKomposeLabel(k)));
@@ -257,7 +257,11 @@ const handlers: Record<string, Handler> = {
   },
   network_mode: (v: string, b) => {
     if (v === 'host') b.pod.hostNetwork = true;
-    else if (v === 'none') b.loss('approximated', 'network_mode', 'the pod keeps its cluster network; add a deny-all NetworkPolicy to isolate it');
+    else if (v === 'none') {
+      // no network at all: a policy that selects the pod and allows nothing, in or out
+      b.objects.push({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: `${b.name}-no-network`, labels: { [serviceLabel]: b.name } }, spec: { podSelector: { matchLabels: { [serviceLabel]: b.name } }, policyTypes: ['Ingress', 'Egress'] } });
+      b.loss('approximated', 'network_mode', 'network_mode none becomes a deny-all NetworkPolicy: the pod still has an interface, and the policy needs a CNI that enforces it');
+    }
     else if (v !== 'bridge') b.loss('approximated', 'network_mode', `network_mode ${v}: pods do not share network namespaces across workloads`, 'run the containers in one pod');
   },
   networks: (v: Record<string, unknown>, b) => {
@@ -307,6 +311,9 @@ const handlers: Record<string, Handler> = {
   extends: null,
   volumes_from: (_v, b) => b.loss('dropped', 'volumes_from', 'mount the same volumes explicitly instead'),
 };
+
+/** Kubernetes expands `$(VAR)` in command, args and env values; Compose does not: escape it. */
+const kubeLiteral = (s: string) => s.replace(/\$\(/g, '$$$$(');
 
 function lastFileFor(files: EnvFileValues[], key: string): EnvFileValues | undefined {
   return [...files].reverse().find((f) => key in f.values);

@@ -15,6 +15,8 @@ export interface OpenShiftToKubernetesOptions {
   /** Registry that serves ImageStream tags no stream in the input resolves (default: the internal one). */
   internalRegistry?: string;
   random?: (n: number) => number;
+  /** Routes become Gateway API HTTPRoutes attached to this Gateway (`name` or `namespace/name`). */
+  gateway?: string;
 }
 
 type Obj = Record<string, any>;
@@ -31,7 +33,8 @@ type Rule = (o: KubeObject, ctx: Ctx) => KubeObject[] | null;
 
 const rules: Record<string, Rule> = {
   DeploymentConfig: deploymentConfig,
-  Route: route,
+  Deployment: triggeredDeployment,
+  Route: (o, ctx) => (ctx.opts.gateway ? [httpRoute(o, ctx)] : route(o, ctx)),
   ImageStream: () => null,
   ImageStreamTag: () => null,
   BuildConfig: (o, ctx) => {
@@ -72,6 +75,7 @@ export function openShiftToKubernetes(input: KubeObject[], opts: OpenShiftToKube
     }
     const converted = rule(o, ctx);
     if (converted === null) unconverted.push(o);
+    else if (converted.length === 1 && converted[0] === o) out.push(o); // nothing OpenShift-specific in it
     else out.push(...converted.map((c) => annotate(c, { [annotation.original]: JSON.stringify(o) })));
   }
   // objects without a Kubernetes kind ride on the first workload that uses them, else on the first object
@@ -108,17 +112,49 @@ function hostFor(o: KubeObject, out: KubeObject[]): KubeObject | undefined {
   return out.find((w) => w.kind === 'Deployment' && uses(w)) ?? out.find((w) => w.metadata.annotations?.[annotation.original]) ?? out[0];
 }
 
-function resolveImage(from: Obj, ctx: Ctx, subject: string, namespace?: string): string | undefined {
+function resolveImage(from: Obj, ctx: Ctx, subject: string, namespace: string | undefined, field: string): string | undefined {
   if (from.kind === 'DockerImage') return from.name;
   const [stream, tag = 'latest'] = String(from.name).split(from.kind === 'ImageStreamImage' ? '@' : ':');
   const is = ctx.streams.get(stream);
   const tagged = (is?.spec as Obj | undefined)?.tags?.find((t: Obj) => String(t.name) === tag);
   if (tagged?.from?.kind === 'DockerImage') return tagged.from.name;
   const registry = ctx.opts.internalRegistry ?? 'image-registry.openshift-image-registry.svc:5000';
-  const ns = from.namespace ?? namespace ?? 'openshift';
-  const ref = `${registry}/${ns}/${stream}${from.kind === 'ImageStreamImage' ? '@' : ':'}${tag}`;
-  ctx.losses.push({ severity: 'needs-action', subject, field: 'spec.triggers', message: `image stream tag ${from.name} is not resolvable outside OpenShift; using ${ref}`, fix: `--registry-mirror ${registry}=YOUR-REGISTRY after pushing the image` });
+  // the stream lives in the trigger's namespace, else in the object's project (unknown offline)
+  const ns = from.namespace ?? namespace;
+  const ref = `${registry}/${ns ? `${ns}/` : ''}${stream}${from.kind === 'ImageStreamImage' ? '@' : ':'}${tag}`;
+  const why = is ? 'is filled by a build inside OpenShift' : 'is not resolvable outside OpenShift';
+  ctx.losses.push({ severity: 'needs-action', subject, field, message: `image stream tag ${from.name} ${why}; using ${ref}`, fix: `push the image and map it with --registry-mirror ${registry}=YOUR-REGISTRY` });
   return ref;
+}
+
+/**
+ * A Deployment (not a DC) can follow image streams too, through the
+ * `image.openshift.io/triggers` annotation: resolve those images the same way.
+ */
+const triggerAnnotation = 'image.openshift.io/triggers';
+
+function triggeredDeployment(o: KubeObject, ctx: Ctx): KubeObject[] | null {
+  const raw = o.metadata.annotations?.[triggerAnnotation];
+  if (!raw) return [o];
+  let triggers: Array<{ from?: Obj; fieldPath?: string; paused?: boolean | string }>;
+  try {
+    triggers = JSON.parse(raw);
+  } catch {
+    ctx.losses.push({ severity: 'dropped', subject: objectRef(o), field: `metadata.annotations.${triggerAnnotation}`, message: 'not valid JSON' });
+    return [o];
+  }
+  const out = structuredClone(o) as Obj;
+  const containers: Obj[] = [...(out.spec?.template?.spec?.containers ?? []), ...(out.spec?.template?.spec?.initContainers ?? [])];
+  for (const t of triggers) {
+    const name = /name=="([^"]+)"/.exec(t.fieldPath ?? '')?.[1];
+    const image = resolveImage(t.from ?? {}, ctx, objectRef(o), o.metadata.namespace, `metadata.annotations.${triggerAnnotation}`);
+    for (const c of containers) if (!name || c.name === name) c.image = image;
+  }
+  const { [triggerAnnotation]: _t, ...annotations } = out.metadata.annotations;
+  out.metadata = { ...out.metadata, annotations };
+  if (!Object.keys(annotations).length) delete out.metadata.annotations;
+  ctx.losses.push({ severity: 'approximated', subject: objectRef(o), field: `metadata.annotations.${triggerAnnotation}`, message: 'image stream triggers (redeploy on push) are an OpenShift controller feature' });
+  return [out as KubeObject];
 }
 
 function deploymentConfig(o: KubeObject, ctx: Ctx): KubeObject[] {
@@ -129,7 +165,7 @@ function deploymentConfig(o: KubeObject, ctx: Ctx): KubeObject[] {
   for (const t of s.triggers ?? []) {
     if (t.type !== 'ImageChange') continue;
     const p = t.imageChangeParams ?? {};
-    const image = resolveImage(p.from ?? {}, ctx, subject, o.metadata.namespace);
+    const image = resolveImage(p.from ?? {}, ctx, subject, o.metadata.namespace, 'spec.triggers');
     for (const c of [...(podSpec.containers ?? []), ...(podSpec.initContainers ?? [])]) {
       if (!p.containerNames || p.containerNames.includes(c.name)) c.image = image;
     }
@@ -179,8 +215,32 @@ function route(o: KubeObject, ctx: Ctx): KubeObject[] {
     if (s.tls.termination !== 'edge') ctx.losses.push({ severity: 'approximated', subject, field: 'spec.tls.termination', message: `${s.tls.termination} termination becomes edge termination at the ingress controller`, fix: 'use controller-specific annotations (e.g. ssl-passthrough) if needed' });
     if (s.tls.insecureEdgeTerminationPolicy) ctx.losses.push({ severity: 'approximated', subject, field: 'spec.tls.insecureEdgeTerminationPolicy', message: `${s.tls.insecureEdgeTerminationPolicy} for plain HTTP is controller-specific` });
   }
-  if (s.alternateBackends?.length) ctx.losses.push({ severity: 'dropped', subject, field: 'spec.alternateBackends', message: 'weighted backends need Gateway API HTTPRoute' });
+  if (s.alternateBackends?.length) ctx.losses.push({ severity: 'dropped', subject, field: 'spec.alternateBackends', message: 'weighted backends need Gateway API HTTPRoute', fix: 'convert with --gateway-api GATEWAY' });
   if (s.wildcardPolicy && s.wildcardPolicy !== 'None') ctx.losses.push({ severity: 'approximated', subject, field: 'spec.wildcardPolicy', message: 'wildcard routes need a wildcard host rule' });
   objects.unshift({ apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: { ...o.metadata }, spec });
   return objects;
+}
+
+/** Route → Gateway API HTTPRoute (`--gateway-api`): hosts, path prefix, backend port, weights. */
+function httpRoute(o: KubeObject, ctx: Ctx): KubeObject {
+  const s = (o.spec ?? {}) as Obj;
+  const subject = objectRef(o);
+  const [gwNs, gwName] = ctx.opts.gateway!.includes('/') ? ctx.opts.gateway!.split('/') : [undefined, ctx.opts.gateway!];
+  const port = s.port?.targetPort;
+  const ref = (to: Obj) => ({
+    name: to.name,
+    ...(typeof port === 'number' || /^\d+$/.test(String(port ?? '')) ? { port: Number(port) } : {}),
+    ...(to.weight !== undefined ? { weight: to.weight } : {}),
+  });
+  if (typeof port === 'string' && !/^\d+$/.test(port)) ctx.losses.push({ severity: 'needs-action', subject, field: 'spec.port.targetPort', message: `named port ${port}: HTTPRoute backends need a port number`, fix: 'set backendRefs[].port with a patch rule' });
+  if (s.tls) ctx.losses.push({ severity: 'needs-action', subject, field: 'spec.tls', message: 'TLS is configured on the Gateway listener, not on the HTTPRoute', fix: `add an HTTPS listener with the certificate to Gateway ${ctx.opts.gateway}` });
+  const spec: Obj = {
+    parentRefs: [{ name: gwName, ...(gwNs ? { namespace: gwNs } : {}) }],
+    ...(s.host ? { hostnames: [s.host] } : {}),
+    rules: [{
+      matches: [{ path: { type: 'PathPrefix', value: s.path || '/' } }],
+      backendRefs: [s.to ?? {}, ...(s.alternateBackends ?? [])].map(ref),
+    }],
+  };
+  return { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: { ...o.metadata }, spec };
 }
