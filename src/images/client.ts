@@ -160,6 +160,7 @@ export class RegistryClient {
       headers: { 'content-type': mediaType },
     });
     await this.expect(res, [201], `${this.registry}/${repo}:${reference}`);
+    await res.body?.cancel();
   }
 
   private location(res: Response, subject: string): string {
