@@ -6,7 +6,9 @@
  * nothing behind: no folder, no volumes, containers or networks.
  */
 
+import { execFile } from 'node:child_process';
 import { createServer } from 'node:net';
+import { promisify } from 'node:util';
 import { mkdir, mkdtemp, readFile, readlink, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +26,7 @@ import { needs } from '../support/require.js';
 import { freePort, listingScript, runScript, uniqueName } from './engine-helpers.js';
 import { composeDown, startSourceProject } from './fixture-project.js';
 
+const run = promisify(execFile);
 const ready = await needs('Docker Engine and Compose CLI', dockerProbe, composeProbe);
 
 describe.skipIf(!ready)('pack a running compose project, tear it down, unpack it with --up', () => {
@@ -73,13 +76,8 @@ describe.skipIf(!ready)('pack a running compose project, tear it down, unpack it
     expect(await projectExists(engine, source)).toBe(false);
   });
 
-  it('unpacks with --up into a new project that serves the same data on 127.0.0.1', async () => {
-    const target = uniqueName('fctdst');
-    targets.push(target);
-    const out = join(dir, target);
-    const report = await restoreCompose(await BundleReader.open(bundlePath), { out, project: target, up: true }, quietContext());
-    expect(report).toMatchObject({ volumes: 2, digestsVerified: true });
-
+  /** The unpacked project serves the original data and runs both services, with its secret. */
+  async function checkServes(target: string, out: string): Promise<void> {
     // Same page, same blob bytes, over the loopback port the compose file publishes.
     expect(await (await fetch(`http://127.0.0.1:${port}/index.html`)).text()).toBe(page);
     const blob = Buffer.from(await (await fetch(`http://127.0.0.1:${port}/img/blob.bin`)).arrayBuffer());
@@ -96,6 +94,32 @@ describe.skipIf(!ready)('pack a running compose project, tear it down, unpack it
     expect(state.containers.map((c) => `${c.service}:${c.state}`).sort()).toEqual(['web:running', 'worker:running']);
     const worker = await engine.getContainer(state.containers.find((c) => c.service === 'worker')!.id).inspect();
     expect(worker.Mounts.map((m) => m.Destination)).toContain('/run/secrets/api_key');
+  }
+
+  it('unpacks with --up into a new project that serves the same data on 127.0.0.1', async () => {
+    const target = uniqueName('fctdst');
+    targets.push(target);
+    const out = join(dir, target);
+    const report = await restoreCompose(await BundleReader.open(bundlePath), { out, project: target, up: true }, quietContext());
+    expect(report).toMatchObject({ volumes: 2, digestsVerified: true });
+    await checkServes(target, out);
+    await composeDown(docker, out, target);
+  });
+
+  it('does the same through the engine API when there is no Compose CLI', async () => {
+    const target = uniqueName('fcteng');
+    targets.push(target);
+    const out = join(dir, target);
+    process.env.FATCHART_COMPOSE_CLI = 'engine';
+    try {
+      await restoreCompose(await BundleReader.open(bundlePath), { out, project: target, up: true }, quietContext());
+    } finally {
+      delete process.env.FATCHART_COMPOSE_CLI;
+    }
+    await checkServes(target, out);
+    // Labelled like Compose's own: the Compose CLI recognises the project it did not create.
+    const { stdout } = await run('docker-compose', ['-p', target, 'ps', '--services'], { cwd: out, env: docker.env });
+    expect(stdout.trim().split('\n').sort()).toEqual(['web', 'worker']);
   });
 
   it('leaves nothing behind when --up fails', async () => {

@@ -30,8 +30,9 @@ export async function captureCompose(request: CaptureRequest, ctx: RunContext): 
     location: request.location,
     files: request.composeFiles,
     projectName: request.project,
-    envFiles: request.envFiles,
-    profiles: request.profiles,
+    // The CLI passes [] for flags not given: that must not override .env or COMPOSE_PROFILES.
+    envFiles: request.envFiles?.length ? request.envFiles : undefined,
+    profiles: request.profiles?.length ? request.profiles : undefined,
     onWarning: (m) => ctx.log.warn(m),
   });
   const mode = parseQuiesceMode(request.quiesce);
@@ -65,7 +66,7 @@ export async function captureCompose(request: CaptureRequest, ctx: RunContext): 
   let released = false;
   return {
     model: {
-      app: { name: project.name, selector: `com.docker.compose.project=${project.name}` },
+      app: { name: request.appName ?? project.name, selector: `com.docker.compose.project=${project.name}` },
       source: { platform: 'compose', ...(live ? { version: live.version } : {}) },
       objects,
       originals: [projectOriginal(project)],

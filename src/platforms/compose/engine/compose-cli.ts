@@ -1,6 +1,9 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { FatchartError, platformError } from '../../../errors.js';
+import path from 'node:path';
+import { platformError } from '../../../errors.js';
+import { loadComposeProject } from '../loader/index.js';
+import { engineUp } from './engine-up.js';
 import type { Engine } from './client.js';
 import { describeEngine } from './client.js';
 import type { EngineJournal } from './journal.js';
@@ -41,13 +44,18 @@ export interface ServiceStatus {
 }
 
 /**
- * Starts a Compose project with the Compose CLI against `engine` and waits until every service
+ * Starts a Compose project with the Compose CLI against `engine` (or, with no CLI installed,
+ * through the engine API: see engine-up.ts) and waits until every service
  * is running (and healthy when it has a healthcheck) or has exited 0 (one-shot services). The
  * project is put in the journal first, so a failure anywhere leaves nothing behind after rollback.
  */
 export async function composeUp(engine: Engine, journal: EngineJournal, dir: string, project: string, opts: ComposeUpOptions = {}): Promise<ServiceStatus[]> {
-  const cli = await findComposeCli();
-  if (!cli) throw new FatchartError('preflight', '--up needs the Compose CLI (docker-compose or docker compose); none was found', { subject: dir });
+  // FATCHART_COMPOSE_CLI=engine skips the CLI (e.g. one too old for the file) for the engine API.
+  const cli = process.env.FATCHART_COMPOSE_CLI === 'engine' ? undefined : await findComposeCli();
+  if (!cli) {
+    const loaded = loadComposeProject({ location: dir, files: opts.files?.map((f) => path.resolve(dir, f)), projectName: project });
+    return engineUp(engine, journal, loaded, project, opts);
+  }
   const files = (opts.files ?? []).flatMap((f) => ['-f', f]);
   journal.project(project);
   try {
@@ -85,7 +93,7 @@ export async function waitHealthy(engine: Engine, project: string, opts: Compose
   }
 }
 
-async function serviceStatuses(engine: Engine, project: string): Promise<ServiceStatus[]> {
+export async function serviceStatuses(engine: Engine, project: string): Promise<ServiceStatus[]> {
   const { containers } = await inspectProject(engine, project);
   return Promise.all(
     containers.map(async (c) => {
