@@ -270,8 +270,14 @@ async function scanEntries(handle: FileHandle, path: string): Promise<Map<string
       await checkZeros(handle, pos, fileSize - pos, Math.max(2 * BLOCK, fileSize - pos), 'end-of-archive marker and what follows it', path);
       break;
     }
-    const header = new Header(block, 0, ex);
     const at = `${path} (header at byte ${pos})`;
+    let header: Header;
+    try {
+      header = new Header(block, 0, ex);
+    } catch (err) {
+      // node-tar throws on malformed numeric fields (e.g. a bad base-256 size) before the checksum is looked at.
+      throw new FatchartError('verification', `tar header is malformed: ${(err as Error).message}`, { subject: at });
+    }
     if (!header.cksumValid) throw new FatchartError('verification', 'tar header checksum mismatch (corrupt archive)', { subject: at });
     const size = header.size ?? 0;
     if (size < 0) throw new FatchartError('verification', 'negative entry size', { subject: at });

@@ -82,6 +82,12 @@ export async function extractVolume(
       countRecord(stats, rec);
     }
     if (!(await expected.next()).done) throw new FatchartError('verification', 'volume index lists members the data does not hold (truncated volume?)', { subject: options.subject });
+  } catch (err) {
+    if (err instanceof FatchartError) throw err;
+    // The tar reader's own errors (bad header, truncation) mean corrupt data, not a fatchart bug;
+    // a system error (ENOSPC, EACCES) is the target's.
+    const system = typeof (err as NodeJS.ErrnoException).code === 'string';
+    throw new FatchartError(system ? 'platform' : 'verification', `${system ? 'cannot write the volume' : 'volume data is corrupt'}: ${(err as Error).message}`, { subject: options.subject, cause: err });
   } finally {
     await expected.return?.(undefined);
   }

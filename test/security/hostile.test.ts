@@ -16,6 +16,7 @@ import { generateKeyPair } from '../../src/security/keys.js';
 import { signerFromFile } from '../../src/security/signature.js';
 import type { Signer } from '../../src/bundle/writer.js';
 import { commandProbe, needs } from '../support/require.js';
+import { compress } from 'zstd-napi';
 import { baseBundle, entriesOf, header, manifestOf, seal, tarOf, withVolume, type Entry } from './craft.js';
 
 const cli = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
@@ -80,6 +81,22 @@ async function oversized(sandbox: string, name: string, declared: number): Promi
 }
 const BLOCK_END = 1024;
 
+/** A volume whose tar bytes are changed after the index was made from the intact ones. */
+const rawVolume = (edit: (tar: Buffer) => Buffer) => async (sandbox: string) => {
+  const members = [{ path: 'a.txt', body: 'alpha' }, { path: 'b.txt', body: 'beta' }];
+  const entries = await withVolume(clone(base), 'files', members);
+  entries.find((e) => e.name === 'volumes/files.tar.zst')!.body = compress(edit(tarOf(members)));
+  return { bundle: await put(sandbox, seal(entries)) };
+};
+/** Recomputes a ustar header checksum, so only the field under attack is wrong. */
+function fixChecksum(block: Buffer): Buffer {
+  block.fill(0x20, 148, 156);
+  let sum = 0;
+  for (let i = 0; i < 512; i++) sum += block[i]!;
+  block.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+  return block;
+}
+
 const attacks: Attack[] = [
   // --- the archive's own structure -------------------------------------------------------
   { name: 'entry name climbing out with ../', build: simple((e) => [...e, { name: '../../canary/pwned', body: Buffer.from('x') }]), code: 'unsafe', message: /unexpected entry name "\.\.\/\.\.\/canary\/pwned"/ },
@@ -122,6 +139,9 @@ const attacks: Attack[] = [
   { name: 'file mode disagrees with its index', build: volume([{ path: 'a.txt', body: 'real', mode: 0o4755 }], (r) => r.map((x) => ({ ...x, mode: 0o644 }))), code: 'verification', message: /a\.txt: mode is 2541 in the data but 420 in the volume index/ },
   { name: 'member missing from the index', build: volume([{ path: 'a.txt', body: 'a' }, { path: 'b.txt', body: 'b' }], (r) => r.slice(0, 1)), code: 'verification', message: /b\.txt: member is not in the volume index/ },
   { name: 'index lists members the data lacks', build: volume([{ path: 'a.txt', body: 'a' }], (r) => [...r, { ...r[0]!, path: 'ghost.txt' }]), code: 'verification', message: /volume index lists members the data does not hold/ },
+  { name: 'volume tar with a corrupt member header', build: rawVolume((tar) => { tar[100]! ^= 0x40; return tar; }), code: 'verification', message: /files\.tar\.zst: volume data is corrupt: header checksum mismatch/ },
+  { name: 'volume tar with a malformed size field', build: rawVolume((tar) => { tar[124] = 0x90; return fixChecksum(tar); }), code: 'verification', message: /files\.tar\.zst: volume data is corrupt: invalid base256 encoding/ },
+  { name: 'volume tar without its end marker', build: rawVolume((tar) => tar.subarray(0, tar.length - 1024)), code: 'verification', message: /files\.tar\.zst: volume data is corrupt: archive ends without the end-of-archive marker/ },
   { name: 'zstd bomb past the declared size', build: async (s) => ({ bundle: await put(s, seal(await withVolume(clone(base), 'files', [{ path: 'bomb.bin', body: Buffer.alloc(64 << 20) }]), { editManifest: (m) => Object.assign(m.volumes[0]!.stats, { dataBytes: 10 }) })) }), code: 'unsafe', message: /decompressed volume exceeds the \d+ bytes its manifest entry allows/ },
   { name: 'declared size beyond zstd\'s ratio', build: simple((e) => e, { editManifest: (m) => Object.assign(m.volumes[0]!.stats, { dataBytes: 1e15 }) }), code: 'unsafe', message: /declares 1000000000000000 bytes of data from \d+ compressed bytes, beyond the 65536:1 ratio cap/ },
   { name: 'more data than the disk holds', build: simple((e) => e, { editManifest: (m) => Object.assign(m.plan, { dataBytes: 1e15 }) }), code: 'platform', message: /restoring 1000000000000000 bytes of volume data needs/ },
