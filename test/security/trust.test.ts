@@ -120,7 +120,10 @@ describe('age encryption', () => {
   let ageOk = false;
   beforeAll(async () => {
     plain = join(work, 'plain.fatchart');
-    expect(fatchart(['pack', app, '-o', plain, '--created', CREATED, '-q']).code).toBe(0);
+    const packed = fatchart(['pack', app, '-o', plain, '--created', CREATED, '-q']);
+    expect(packed.code).toBe(0);
+    // The app holds a Secret: packing it unencrypted warns; encrypted (below), it does not.
+    expect(packed.err).toMatch(/holds Secrets in clear text/);
     ageOk = await needs('age interoperability', commandProbe('age', ['--version']), commandProbe('age-keygen', ['--version']));
     identity = join(work, 'id.agekey');
     if (ageOk) {
