@@ -8,3 +8,4 @@ export { createVolume, fillVolume, type CreateVolumeOptions, type FillOptions } 
 export { verifyVolume, type VolumeVerification } from './verify.js';
 export { composeUp, waitHealthy, findComposeCli, type ComposeUpOptions, type ServiceStatus } from './compose-cli.js';
 export { HELPER_IMAGE } from './helper.js';
+export { engineUp } from './engine-up.js';
