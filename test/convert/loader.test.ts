@@ -75,4 +75,15 @@ describe('loadComposeProject', () => {
     const dir = project({ 'compose.yaml': 'services:\n  a: {image: a, depends_on: [b]}\n  b: {image: b, profiles: [x]}\n' });
     expect(() => loadComposeProject({ location: dir, env: {} })).toThrow(/service a: depends on b, which is disabled/);
   });
+
+  it('validates each file against the Compose spec, casting interpolated values as Compose does', () => {
+    const typo = project({ 'compose.yaml': 'services:\n  web:\n    imagee: nginx\n' });
+    expect(() => loadComposeProject({ location: typo, env: {} })).toThrow(/compose.yaml: not a valid compose file: \/services\/web must NOT have additional properties/);
+    const interpolated = project({ 'compose.yaml': 'name: demo\nservices:\n  web:\n    image: "${TAG}"\n    privileged: ${PRIV}\n    deploy:\n      replicas: ${N}\n' });
+    const p = loadComposeProject({ location: interpolated, env: { N: '3', PRIV: 'false', TAG: '1' } });
+    expect(p.name).toBe('demo');
+    expect(p.services.web.deploy?.replicas).toBe(3);
+    expect(p.services.web.privileged).toBe(false);
+    expect(p.services.web.image).toBe('1');
+  });
 });

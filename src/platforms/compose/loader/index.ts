@@ -3,8 +3,9 @@ import path from 'node:path';
 import yaml from 'js-yaml';
 import { FatchartError } from '../../../errors.js';
 import { digestOf } from '../../../convert/annotations.js';
+import { validateComposeInput } from '../../../convert/validate.js';
 import { parseDotenv } from './dotenv.js';
-import { interpolate, interpolateTree } from './interpolate.js';
+import { castInterpolated, interpolate, interpolateTree } from './interpolate.js';
 import { mergeService, mergeTop } from './merge.js';
 import { completeService, normalizeService } from './normalize.js';
 import type { ComposeProject, ComposeResource, ComposeService } from './types.js';
@@ -56,7 +57,8 @@ export function loadComposeProject(opts: LoadComposeOptions = {}): ComposeProjec
   const loadFile = (file: string): Raw => {
     const raw = readYaml(file);
     if (files.includes(file)) rawDocs.push(raw);
-    const interpolated = interpolateTree(raw, { vars, onMissing, where: `${file}: ` }) as Raw;
+    const interpolated = castInterpolated(raw, interpolateTree(raw, { vars, onMissing, where: `${file}: ` })) as Raw;
+    validateComposeInput(withoutResets(interpolated), file);
     return normalizeFile(interpolated, path.dirname(file), file);
   };
   let merged: Raw = {};
@@ -241,6 +243,9 @@ function resolveExtends(
 }
 
 const isReset = (v: unknown) => !!v && typeof v === 'object' && (v as Raw)[RESET] === true;
+
+/** `!reset` markers are not values the schema knows: check the file as if they were absent. */
+const withoutResets = (doc: Raw): Raw => dropResets(doc);
 
 /** Removes every `!reset` marker left after merging, at any depth. */
 function dropResets<T>(v: T): T {

@@ -111,3 +111,24 @@ export function interpolateTree(node: unknown, opts: InterpolateOptions, path = 
   }
   return node;
 }
+
+/**
+ * Compose types interpolated values by the field they land in: `replicas: ${N}` is a number,
+ * `privileged: ${P}` a boolean. These are the fields (by key) whose value is cast when it came
+ * out of interpolation; everything else stays a string, as in Compose.
+ */
+const numericFields = new Set(['replicas', 'scale', 'retries', 'cpu_shares', 'cpu_count', 'cpu_percent', 'cpu_period', 'cpu_quota', 'cpu_rt_period', 'cpu_rt_runtime', 'pids_limit', 'oom_score_adj', 'mem_swappiness', 'published', 'target', 'max_attempts', 'parallelism', 'max_replicas_per_node', 'uid', 'gid', 'mode', 'weight', 'cpus']);
+const booleanFields = new Set(['privileged', 'read_only', 'tty', 'stdin_open', 'init', 'external', 'attachable', 'internal', 'enable_ipv6', 'nocopy', 'create_host_path', 'disable', 'oom_kill_disable', 'required', 'restart']);
+
+export function castInterpolated(raw: unknown, value: unknown, key = ''): unknown {
+  if (typeof raw === 'string' && typeof value === 'string' && raw.includes('$')) {
+    if (numericFields.has(key) && /^-?\d+(\.\d+)?$/.test(value)) return Number(value);
+    if (booleanFields.has(key) && /^(true|false)$/i.test(value)) return value.toLowerCase() === 'true';
+    return value;
+  }
+  if (Array.isArray(value)) return value.map((v, i) => castInterpolated(Array.isArray(raw) ? raw[i] : undefined, v, key));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, castInterpolated((raw as Record<string, unknown> | undefined)?.[k], v, k)]));
+  }
+  return value;
+}
