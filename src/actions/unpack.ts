@@ -35,6 +35,8 @@ export async function unpack(
     const objects = options.objects ?? (await reader.objects());
     const report = await driver.target.restore(reader, { ...options, objects }, ctx);
     return { ...report, identity: reader.identity, signature: opened.signature };
+  } catch (err) {
+    throw opened.explain(err);
   } finally {
     await opened.release();
   }

@@ -62,6 +62,8 @@ export async function verify(path: string, options: { deep?: boolean; trust?: Tr
       ...(signature.state === 'claimed' ? { claimedSigner: signature.keyId } : {}),
       encrypted: opened.encrypted,
     };
+  } catch (err) {
+    throw opened.explain(err);
   } finally {
     await opened.release();
   }

@@ -19,6 +19,8 @@ export interface OpenedBundle {
   encrypted: boolean;
   /** Removes the decrypted copy, if any. Call on every exit path. */
   release(): Promise<void>;
+  /** An error about the decrypted copy, reworded to name the file the user gave. */
+  explain(err: unknown): unknown;
 }
 
 /**
@@ -31,21 +33,23 @@ export async function openBundle(path: string, options: TrustOptions, ctx: RunCo
   const encrypted = (await ageKind(path)) !== undefined;
   const copy = encrypted ? await decryptToTemp(path, options, ctx) : undefined;
   const release = async () => copy?.release();
+  const explain = (err: unknown) => (copy && err instanceof FatchartError ? renamed(err, copy.path, path) : err);
   try {
     const reader = await BundleReader.open(copy?.path ?? path).catch((err: unknown) => {
-      throw encrypted && err instanceof FatchartError ? renamed(err, copy!.path, path) : err;
+      throw explain(err);
     });
     const signature = await checkSignature(reader, { trusted, require: options.requireSignature });
     if (signature.keyId) ctx.log.info(`${basename(path)}: ${signature.state === 'verified' ? 'signature verified' : 'signed (not checked: no --key)'} by key ${signature.keyId}`);
-    return { reader, signature, encrypted, release };
+    return { reader, signature, encrypted, release, explain };
   } catch (err) {
     await release();
-    throw err;
+    throw explain(err);
   }
 }
 
 /** Errors about the decrypted copy name the file the user gave, not a temp path. */
 function renamed(err: FatchartError, from: string, to: string): FatchartError {
+  if (!err.message.includes(from)) return err;
   return new FatchartError(err.code, err.message.split(from).join(`${to} (decrypted)`), { cause: err });
 }
 

@@ -10,6 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commandProbe, needs } from '../support/require.js';
 import { baseBundle } from './craft.js';
+import { encryptFile } from '../../src/security/age.js';
+import { quietContext } from '../../src/util/context.js';
 
 const cli = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 let work: string;
@@ -196,6 +198,27 @@ describe('age encryption', () => {
     const a = fatchart(['verify', join(work, 'armored.age'), '--identity', identity, '-q']);
     expect(a.code).toBe(4);
     expect(a.err).toMatch(/ASCII-armored age files are not read/);
+  });
+
+  it('a corrupt archive inside a valid age file is refused naming the .age file, not a temp path', async () => {
+    const bytes = await readFile(plain);
+    bytes.write('mode: evil', bytes.indexOf('mode: test'));
+    await writeFile(join(work, 'inner-corrupt.fatchart'), bytes);
+    const enc = join(work, 'inner-corrupt.fatchart.age');
+    await encryptFile(join(work, 'inner-corrupt.fatchart'), enc, { recipients: [recipient] }, quietContext());
+    const r = fatchart(['unpack', enc, '--identity', identity, '--out', join(work, 'never-restored'), '-q']);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(`${enc} (decrypted):chart/templates/`);
+    expect(r.err).not.toContain(temp);
+    expect(await readdir(temp)).toEqual([]);
+  });
+
+  it('--encrypt takes a recipients file (one a line, # comments), like age -R', async (ctx) => {
+    if (!ageOk) return ctx.skip();
+    await writeFile(join(work, 'recipients.txt'), `# site B\n${recipient}\n`);
+    const enc = join(work, 'by-file.fatchart.age');
+    expect(fatchart(['pack', app, '-o', enc, '--encrypt', join(work, 'recipients.txt'), '--created', CREATED, '-q']).code).toBe(0);
+    expect(execFileSync('age', ['-d', '-i', identity, enc])).toEqual(await readFile(plain));
   });
 
   it('refuses to decrypt beyond the temp-space cap or without a usable temp folder, leaving nothing', async () => {
