@@ -75,6 +75,14 @@ describe('Compose features → Kubernetes (golden)', () => {
     golden(`${name}.yaml`, `${report}\n${dumpObjects(objects).replaceAll(dir, '<dir>')}`);
   });
 
+  it('reports a service whose name Kubernetes cannot hold, and keeps references consistent', () => {
+    const dir = project({ 'compose.yaml': 'services:\n  my_db: {image: db, expose: ["5432"]}\n  app: {image: app, depends_on: [my_db]}\n' });
+    const { objects, losses } = composeToModel(loadComposeProject({ location: dir, env: {} }));
+    validateObjects(objects);
+    expect(losses.find((l) => l.subject === 'service/my_db')?.message).toContain('the Service is my-db');
+    expect(JSON.stringify(objects.find((o) => o.metadata.name === 'app'))).toContain('nc -z -w 2 my-db 5432');
+  });
+
   it('claim size comes from measured bytes plus 25 % headroom', () => {
     const dir = project(features['shared-volume-and-sizes']);
     const { objects, losses } = composeToModel(loadComposeProject({ location: dir, env: {} }), { volumeSizes: new Map([['data', 800 * 2 ** 20]]) });

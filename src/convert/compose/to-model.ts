@@ -138,9 +138,12 @@ function newBuild(service: string, svc: ComposeService, ctx: Ctx): Build {
     cmCount: 0,
     losses,
     loss(severity, field, message, fix) {
-      losses.push({ severity, subject: `service/${service}`, field: `services.${service}.${field}`, message, ...(fix ? { fix } : {}) });
+      losses.push({ severity, subject: `service/${service}`, field: field ? `services.${service}.${field}` : `services.${service}`, message, ...(fix ? { fix } : {}) });
     },
   };
+  if (name !== service) {
+    b.loss('needs-action', '', `Kubernetes names cannot hold ${JSON.stringify(service)}: the Service is ${name}, and clients using the host name ${service} must use ${name}`);
+  }
   const label = (k: string) => svc.labels[k];
   const controller = label(K.controllerType);
   if (controller) b.kind = controllerKinds[controller.toLowerCase()] ?? b.kind;
