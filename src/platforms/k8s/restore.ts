@@ -66,8 +66,14 @@ export async function restoreToCluster(
   hooks: RestoreHooks = {},
   client = new KubeClient({ kubeconfig: request.kubeconfig, context: request.context }),
 ): Promise<RestoreReport> {
+  // Per-phase durations in ms (they add up to the total).
   const timings: Record<string, number> = {};
-  const started = Date.now();
+  let mark = Date.now();
+  const lap = (phase: string) => {
+    const now = Date.now();
+    timings[phase] = now - mark;
+    mark = now;
+  };
   const conflict = (request.conflict ?? 'fail') as ConflictPolicy;
   if (!conflictPolicies.includes(conflict)) throw usageError(`--conflict must be one of ${conflictPolicies.join(', ')}`, '--conflict');
   const input = request.objects ?? (await (bundle as unknown as { objects(): KubeObject[] | Promise<KubeObject[]> }).objects());
@@ -79,7 +85,7 @@ export async function restoreToCluster(
   const objects = sortObjects(retarget(input, namespace, sourceNs, discovery, request.storageClassMap ?? {}));
 
   const plan = await preflight(client, discovery, objects, namespace, conflict, ctx);
-  timings.preflight = Date.now() - started;
+  lap('preflight');
   const destination = `${client.contextName}/${namespace}`;
   const report = (objectsDone: number, data?: DataRestoreResult): RestoreReport => ({
     destination,
@@ -110,21 +116,21 @@ export async function restoreToCluster(
     const timeoutMs = (request.waitTimeoutSeconds ?? 300) * 1000;
     const claims = early.filter((i) => i.object.kind === 'PersistentVolumeClaim');
     await waitReady(client, claims.map((i) => waitTarget(i, namespace)), timeoutMs, 'claims to bind', ctx);
-    timings.storage = Date.now() - started;
+    lap('apply-storage');
     let data: DataRestoreResult | undefined;
     if (hooks.restoreData && !request.skipData && claims.length) {
       tx.checkpoint();
       data = await hooks.restoreData({ client, namespace, claims: claims.map((c) => c.object), bundle, request, journal, ctx });
-      timings.data = Date.now() - started;
+      lap('data');
     }
     for (const item of late) await tx.apply(item, namespace);
     // Kinds served by a CRD have no built-in controller to report readiness (OpenShift kinds
     // emulated on plain Kubernetes); they count as ready once applied.
     const watched = late.filter((i) => !discovery.isCrdBacked(i.resource));
     await waitReady(client, watched.map((i) => waitTarget(i, namespace)), timeoutMs, 'workloads to be ready', ctx);
+    lap('apply-workloads');
     tx.checkpoint();
     journal.append({ type: 'commit', time: new Date().toISOString() });
-    timings.total = Date.now() - started;
     ctx.log.info(`unpacked ${tx.changes} change(s) into ${destination}`);
     return report(tx.changes, data);
   } catch (err) {

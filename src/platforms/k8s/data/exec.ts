@@ -1,0 +1,163 @@
+import { PassThrough, Readable, Writable } from 'node:stream';
+import { Exec, type KubeConfig, type V1Status } from '@kubernetes/client-node';
+import type WebSocket from 'ws';
+import { platformError } from '../../../errors.js';
+
+/**
+ * Commands in a pod over the pods/exec API (the WebSocket channel protocol of
+ * @kubernetes/client-node's `Exec`): no kubectl binary, no temporary copy. The client writes
+ * stdout into our stream without looking at backpressure and sends stdin as fast as it is read,
+ * so both directions are paced here (pausing the socket, watching its send buffer): memory stays
+ * flat whatever the volume size.
+ */
+export interface PodRef {
+  namespace: string;
+  pod: string;
+  container: string;
+}
+
+/** Bytes queued in the socket before stdin reading pauses. */
+const sendBufferLimit = 8 << 20;
+/** Bytes buffered for the consumer of stdout before the socket is paused. */
+const readHighWaterMark = 4 << 20;
+
+/** Exit code from the status the server sends at the end of an exec (`Success`, or `ExitCode` cause). */
+export function exitCodeOf(status: V1Status): number {
+  if (status.status === 'Success') return 0;
+  const cause = status.details?.causes?.find((c) => c.reason === 'ExitCode');
+  return cause ? Number(cause.message) : -1;
+}
+
+function describe(status: V1Status, stderr: string): string {
+  const code = exitCodeOf(status);
+  const why = stderr.trim().split('\n').slice(-3).join(' | ') || status.message || 'no message';
+  return code >= 0 ? `exited with code ${code}: ${why}` : `failed: ${why}`;
+}
+
+/**
+ * Runs `command` and returns its stdout as a Readable that ends only after the command exited 0;
+ * a non-zero exit or a connection that closes without an exit status destroys the stream with a
+ * platform error. `subject` names the volume or pod in errors.
+ */
+export async function execStream(kc: KubeConfig, ref: PodRef, command: string[], subject: string, signal?: AbortSignal): Promise<Readable> {
+  const out = new PassThrough({ highWaterMark: readHighWaterMark });
+  let stderr = '';
+  let status: V1Status | undefined;
+  let ws: WebSocket | undefined;
+  let finished = false;
+  const fail = (message: string) => {
+    if (finished) return;
+    finished = true;
+    out.destroy(platformError(message, subject));
+    ws?.close();
+  };
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      if (!out.write(chunk) && ws && !ws.isPaused) {
+        ws.pause();
+        out.once('drain', () => ws?.resume());
+      }
+      done();
+    },
+    // The client ends stdout when the status frame arrives; the status callback runs right
+    // after in the same tick, so by the time `final` runs the exit code is known.
+    final(done) {
+      setImmediate(() => {
+        if (finished) return done();
+        if (!status) fail(`exec ${command[0]} in ${ref.pod}: the stream ended without an exit status`);
+        else if (exitCodeOf(status) !== 0) fail(`${command[0]} in ${ref.pod} ${describe(status, stderr)}`);
+        else {
+          finished = true;
+          out.end();
+        }
+        done();
+      });
+    },
+  });
+  const err = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      if (stderr.length < 8192) stderr += chunk.toString('utf8');
+      done();
+    },
+  });
+  try {
+    ws = (await new Exec(kc).exec(ref.namespace, ref.pod, ref.container, command, sink, err, null, false, (s) => {
+      status = s;
+    })) as unknown as WebSocket;
+  } catch (e) {
+    throw platformError(`cannot exec in pod ${ref.pod}: ${messageOf(e)}`, subject, e);
+  }
+  ws.on('close', () => setImmediate(() => !status && fail(`exec connection to ${ref.pod} closed mid-stream`)));
+  ws.on('error', (e) => fail(`exec connection to ${ref.pod} broke: ${e.message}`));
+  out.on('close', () => {
+    // The consumer gave up (or we failed): stop the remote command.
+    if (!finished) {
+      finished = true;
+      ws?.close();
+    }
+  });
+  signal?.addEventListener('abort', () => fail('interrupted'), { once: true });
+  return out;
+}
+
+/**
+ * Runs `command` with `input` on its stdin and resolves when every byte was handed to the
+ * socket and the connection closed. Servers before v5 of the channel protocol (Kubernetes < 1.29)
+ * can only signal end of stdin by closing the connection, which also drops the exit status; so
+ * callers make the command record its own result in the pod and check it with a second exec.
+ */
+export async function execWithInput(kc: KubeConfig, ref: PodRef, command: string[], input: Readable, subject: string, signal?: AbortSignal): Promise<void> {
+  const stdin = new PassThrough();
+  let ws: WebSocket;
+  let stderr = '';
+  const err = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      if (stderr.length < 8192) stderr += chunk.toString('utf8');
+      done();
+    },
+  });
+  let status: V1Status | undefined;
+  try {
+    ws = (await new Exec(kc).exec(ref.namespace, ref.pod, ref.container, command, null, err, stdin, false, (s) => {
+      status = s;
+    })) as unknown as WebSocket;
+  } catch (e) {
+    throw platformError(`cannot exec in pod ${ref.pod}: ${messageOf(e)}`, subject, e);
+  }
+  const closed = new Promise<void>((resolve, reject) => {
+    ws.on('close', () => resolve());
+    ws.on('error', (e) => reject(platformError(`exec connection to ${ref.pod} broke: ${e.message}`, subject, e)));
+  });
+  closed.catch(() => {});
+  let broken = false;
+  ws.on('close', () => (broken = true));
+  try {
+    for await (const chunk of input) {
+      if (signal?.aborted) throw platformError('interrupted', subject);
+      if (broken) throw platformError(`exec connection to ${ref.pod} closed while sending${stderr ? `: ${stderr.trim()}` : ''}`, subject);
+      stdin.write(chunk as Buffer);
+      while (ws.bufferedAmount > sendBufferLimit && !broken) await new Promise((r) => setTimeout(r, 5));
+    }
+    while (ws.bufferedAmount > 0 && !broken) await new Promise((r) => setTimeout(r, 5));
+    stdin.end();
+    await closed;
+  } catch (e) {
+    ws.terminate();
+    throw e;
+  }
+  if (status && exitCodeOf(status) !== 0) throw platformError(`${command[0]} in ${ref.pod} ${describe(status, stderr)}`, subject);
+}
+
+/** Runs a short command and returns its stdout as text; throws on a non-zero exit. */
+export async function execText(kc: KubeConfig, ref: PodRef, command: string[], subject: string, signal?: AbortSignal): Promise<string> {
+  const stream = await execStream(kc, ref, command, subject, signal);
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function messageOf(e: unknown): string {
+  if (e instanceof Error) return e.message;
+  const any = e as { message?: string; type?: string; error?: Error };
+  return any?.error?.message ?? any?.message ?? String(e);
+}
