@@ -246,17 +246,21 @@ export function retarget(
     .filter((o) => o.kind !== 'Namespace')
     .map((original) => {
       const o = structuredClone(original) as any;
-      const namespaced = discovery.find(o.apiVersion, o.kind)?.namespaced ?? !!o.metadata.namespace;
+      const resource = discovery.find(o.apiVersion, o.kind);
+      const namespaced = resource?.namespaced ?? !!o.metadata.namespace;
       if (namespaced) o.metadata.namespace = namespace;
       else delete o.metadata.namespace;
       if (o.kind === 'RoleBinding' || o.kind === 'ClusterRoleBinding') {
         for (const s of o.subjects ?? []) if (s.kind === 'ServiceAccount' && s.namespace && s.namespace === sourceNs) s.namespace = namespace;
       }
       // `protocol` is the key of these lists for server-side apply, and servers before 1.20.x
-      // refuse an element without it; TCP is what the server would default it to anyway.
-      if (o.kind === 'Service') for (const p of o.spec?.ports ?? []) p.protocol ??= 'TCP';
-      for (const c of [...(podSpecOf(o)?.containers ?? []), ...(podSpecOf(o)?.initContainers ?? [])]) {
-        for (const p of c.ports ?? []) p.protocol ??= 'TCP';
+      // refuse an element without it; TCP is what the server would default it to anyway. Kinds
+      // served by a CRD have no such default (nor keyed lists), so they are left as written.
+      if (resource && !discovery.isCrdBacked(resource)) {
+        if (o.kind === 'Service') for (const p of o.spec?.ports ?? []) p.protocol ??= 'TCP';
+        for (const c of [...(podSpecOf(o)?.containers ?? []), ...(podSpecOf(o)?.initContainers ?? [])]) {
+          for (const p of c.ports ?? []) p.protocol ??= 'TCP';
+        }
       }
       if (o.kind === 'PersistentVolumeClaim') mapClass(o.spec);
       for (const t of o.spec?.volumeClaimTemplates ?? []) mapClass(t.spec);
