@@ -30,7 +30,10 @@ export async function unpack(
     const driver = await getPlatform(options.target);
     if (!driver.target) throw new FatchartError('usage', `platform "${options.target}" cannot be an unpack target`);
     if (options.out && !options.skipData) {
-      await ensureFreeSpace(await existingAncestor(resolve(options.out)), reader.manifest.plan.dataBytes, `restoring ${reader.manifest.plan.dataBytes} bytes of volume data`);
+      // The volumes' own stats are what the decompression cap allows; the plan total could understate them.
+      const m = reader.manifest;
+      const declared = Math.max(m.plan.dataBytes, m.volumes.reduce((n, v) => n + v.stats.dataBytes, 0));
+      await ensureFreeSpace(await existingAncestor(resolve(options.out)), declared, `restoring ${declared} bytes of volume data`);
     }
     const objects = options.objects ?? (await reader.objects());
     const report = await driver.target.restore(reader, { ...options, objects }, ctx);

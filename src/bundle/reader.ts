@@ -14,7 +14,7 @@ import { checkFormatVersion, validateManifest, type Manifest, type VolumeRecord 
 import { BLOCK, padding } from './tar-header.js';
 import { identityOf, parseTrailer, type TrailerLine } from './trailer.js';
 import type { IndexRecord } from './volume-index.js';
-import { ByteLimit, checkDeclaredRatio, declaredIndexBound, declaredTarBound } from '../security/limits.js';
+import { ByteLimit, checkDeclaredRatio, declaredIndexBound, declaredTarBound, INDEX_LINE_LIMIT, LineLengthLimit } from '../security/limits.js';
 
 /** Limits that keep a hostile archive from exhausting memory before any digest is checked. */
 export const readerLimits = {
@@ -184,9 +184,13 @@ export class BundleReader {
   async *volumeIndex(name: string): AsyncGenerator<IndexRecord> {
     const v = this.volume(name);
     // readline holds a whole line in memory: an index far larger than its member count allows is refused first.
+    const subject = `${this.path}:${v.index.entry}`;
     const bound = declaredIndexBound(v);
-    if (v.index.size > bound) throw new FatchartError('unsafe', `index of ${v.index.size} bytes exceeds the ${bound} bytes ${v.name}'s member count allows`, { subject: `${this.path}:${v.index.entry}` });
-    const lines = createInterface({ input: this.openEntry(v.index.entry), crlfDelay: Infinity });
+    if (v.index.size > bound) throw new FatchartError('unsafe', `index of ${v.index.size} bytes exceeds the ${bound} bytes ${v.name}'s member count allows`, { subject });
+    const source = this.openEntry(v.index.entry);
+    const limited = new LineLengthLimit(INDEX_LINE_LIMIT, subject);
+    source.on('error', (err: Error) => limited.destroy(err));
+    const lines = createInterface({ input: source.pipe(limited), crlfDelay: Infinity });
     let n = 0;
     for await (const line of lines) {
       n++;
@@ -195,7 +199,7 @@ export class BundleReader {
       try {
         rec = JSON.parse(line) as IndexRecord;
       } catch {
-        throw new FatchartError('verification', `index line ${n} is not valid JSON`, { subject: `${this.path}:${v.index.entry}` });
+        throw new FatchartError('verification', `index line ${n} is not valid JSON`, { subject });
       }
       yield rec;
     }

@@ -39,9 +39,11 @@ export function declaredIndexBound(v: VolumeRecord): number {
 
 /** Refuses, before decompressing anything, a volume whose declared size zstd could not produce. */
 export function checkDeclaredRatio(v: VolumeRecord, subject: string): void {
-  const bound = declaredTarBound(v);
+  // The least the declared members can take as tar (one header block each, no padding): if even
+  // that is beyond what zstd can expand the compressed bytes to, the declaration is a lie.
+  const least = v.stats.dataBytes + members(v) * 512;
   const ratio = maxRatio();
-  if (bound > Math.max(v.size, 1) * ratio + TAR_SLACK) {
+  if (least > Math.max(v.size, 1) * ratio + TAR_SLACK) {
     throw new FatchartError('unsafe', `declares ${v.stats.dataBytes} bytes of data from ${v.size} compressed bytes, beyond the ${ratio}:1 ratio cap (zstd bomb?)`, { subject });
   }
 }
@@ -70,6 +72,42 @@ export class ByteLimit extends Transform {
     done(null, chunk);
   }
 }
+
+/**
+ * Fails a stream of newline-separated records as soon as one line outgrows `max` bytes: put
+ * in front of readline, which would otherwise hold an endless line in memory.
+ */
+export class LineLengthLimit extends Transform {
+  private run = 0;
+
+  constructor(
+    private readonly max: number,
+    private readonly subject: string,
+  ) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    const last = chunk.lastIndexOf(0x0a);
+    const first = chunk.indexOf(0x0a);
+    // The longest line in this chunk: the run carried in plus the head, or a line inside, or the tail.
+    let longest = this.run + (first < 0 ? chunk.length : first);
+    for (let i = first; i >= 0 && i < last; ) {
+      const next = chunk.indexOf(0x0a, i + 1);
+      longest = Math.max(longest, next - i - 1);
+      i = next;
+    }
+    this.run = last < 0 ? this.run + chunk.length : chunk.length - last - 1;
+    longest = Math.max(longest, this.run);
+    if (longest > this.max) {
+      done(new FatchartError('unsafe', `a line longer than ${this.max} bytes; no index record is that long`, { subject: this.subject }));
+      return;
+    }
+    done(null, chunk);
+  }
+}
+
+export const INDEX_LINE_LIMIT = INDEX_LINE_MAX;
 
 /** Free bytes for an unprivileged writer on the file system holding `dir`. */
 export async function freeBytes(dir: string): Promise<number> {
