@@ -176,6 +176,23 @@ describe('age encryption', () => {
     expect(await readdir(temp)).toEqual([]);
   });
 
+  it('passphrase files interoperate with the age binary both ways (age -p reads a terminal: run under script)', async (ctx) => {
+    if (!ageOk || !(await needs('a pseudo-terminal for age -p', commandProbe('script', ['--version'])))) return ctx.skip();
+    const pass = 'tr0ub4dor&3';
+    // age prompts on /dev/tty; `script` gives it one and forwards the (delayed) stdin lines to it.
+    const ageTty = (cmd: string, lines: number) =>
+      execFileSync('sh', ['-c', `(${Array.from({ length: lines }, () => `sleep 1; echo '${pass}'`).join('; ')}) | script -qec "${cmd}" /dev/null`], { stdio: 'ignore', timeout: 60_000 });
+    const ours = join(work, 'pp-ours.fatchart.age');
+    expect(fatchart(['pack', app, '-o', ours, '--passphrase', '--created', CREATED, '-q'], { FATCHART_PASSPHRASE: pass }).code).toBe(0);
+    ageTty(`age -d -o ${join(work, 'pp-ours.fatchart')} ${ours}`, 1);
+    expect(await readFile(join(work, 'pp-ours.fatchart'))).toEqual(await readFile(plain));
+    const theirs = join(work, 'pp-theirs.fatchart.age');
+    ageTty(`age -p -o ${theirs} ${plain}`, 2);
+    const v = fatchart(['verify', theirs, '--passphrase', '-q'], { FATCHART_PASSPHRASE: pass });
+    expect(v.code, v.err).toBe(0);
+    expect(v.out).toContain('encrypted (age)');
+  });
+
   it('refuses a tampered, truncated or armored age file, and an encrypted one without keys', async (ctx) => {
     const enc = join(work, 'victim.fatchart.age');
     expect(fatchart(['pack', app, '-o', enc, '--encrypt', recipient, '-q']).code).toBe(0);
