@@ -24,7 +24,7 @@ describe.skipIf(!lab)('k8s: multi-tier app from one namespace into another (real
     source = await k.namespace('fc-src');
     await k.persistentVolume(`${source}-a`);
     await k.persistentVolume(`${source}-b`);
-    const { app, noise } = multiTierApp();
+    const { app, noise } = multiTierApp(source);
     await k.apply([...app, ...noise], source);
     await waitBound(k, source);
     captured = await captureFromCluster({ namespace: source, selector: 'app=shop', kubeconfig: k.kubeconfig, explain: true }, ctx, 'k8s');

@@ -53,7 +53,7 @@ export const widgetCrd: KubeObject = {
  * k9s' StatefulSet, Ingress, HPA, ConfigMap and NetworkPolicy dumps, plus a ServiceAccount with
  * its Role/RoleBinding and a custom resource. Claims use the `manual` class (hostPath PVs).
  */
-export function multiTierApp(): { app: KubeObject[]; noise: KubeObject[] } {
+export function multiTierApp(namespace?: string): { app: KubeObject[]; noise: KubeObject[] } {
   const crane = 'k8s-live/crane-golden-k8s/redis/export/resources/redis';
   const strip = (o: KubeObject) => {
     const c = cleanObject(o) as any;
@@ -110,7 +110,8 @@ export function multiTierApp(): { app: KubeObject[]; noise: KubeObject[] } {
     kind: 'RoleBinding',
     metadata: { name: 'shop-config-reader' },
     roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'shop-config-reader' },
-    subjects: [{ kind: 'ServiceAccount', name: 'shop' }],
+    // With the namespace, as `kubectl create rolebinding --serviceaccount ns:name` writes it.
+    subjects: [{ kind: 'ServiceAccount', name: 'shop', ...(namespace ? { namespace } : {}) }],
   };
   const widget: KubeObject = {
     apiVersion: 'example.fatchart.dev/v1',

@@ -76,11 +76,12 @@ export async function restoreToCluster(
   };
   const conflict = (request.conflict ?? 'fail') as ConflictPolicy;
   if (!conflictPolicies.includes(conflict)) throw usageError(`--conflict must be one of ${conflictPolicies.join(', ')}`, '--conflict');
-  const input = request.objects ?? (await (bundle as unknown as { objects(): KubeObject[] | Promise<KubeObject[]> }).objects());
+  const input = request.objects ?? (await bundle.objects());
   const discovery = await Discovery.load(client).catch((err) => {
     throw apiFailure(err, client.server);
   });
-  const sourceNs = input.find((o) => o.metadata.namespace)?.metadata.namespace;
+  // Chart templates carry no namespace; the manifest remembers where the app came from.
+  const sourceNs = input.find((o) => o.metadata.namespace)?.metadata.namespace ?? bundle.manifest?.source?.namespace;
   const namespace = request.namespace ?? sourceNs ?? client.config.getContextObject(client.contextName)?.namespace ?? 'default';
   const objects = sortObjects(retarget(input, namespace, sourceNs, discovery, request.storageClassMap ?? {}));
 
