@@ -1,6 +1,5 @@
 import { PassThrough, Readable, Writable } from 'node:stream';
 import { Exec, type KubeConfig, type V1Status } from '@kubernetes/client-node';
-import type WebSocket from 'ws';
 import { platformError } from '../../../errors.js';
 
 /**
@@ -14,6 +13,18 @@ export interface PodRef {
   namespace: string;
   pod: string;
   container: string;
+}
+
+/** What is used of the `ws` WebSocket that client-node returns (Node side of isomorphic-ws). */
+interface WebSocket {
+  readonly isPaused: boolean;
+  readonly bufferedAmount: number;
+  pause(): void;
+  resume(): void;
+  close(): void;
+  terminate(): void;
+  on(event: 'close', listener: () => void): void;
+  on(event: 'error', listener: (err: Error) => void): void;
 }
 
 /** Bytes queued in the socket before stdin reading pauses. */
@@ -45,10 +56,12 @@ export async function execStream(kc: KubeConfig, ref: PodRef, command: string[],
   let status: V1Status | undefined;
   let ws: WebSocket | undefined;
   let finished = false;
-  const fail = (message: string) => {
+  // A broken connection is a plain Error (the bundle writer retries those from the start); a
+  // command that failed is a FatchartError (retrying would fail the same way).
+  const fail = (message: string, transient = false) => {
     if (finished) return;
     finished = true;
-    out.destroy(platformError(message, subject));
+    out.destroy(transient ? new Error(`${subject}: ${message}`) : platformError(message, subject));
     ws?.close();
   };
   const sink = new Writable({
@@ -64,7 +77,7 @@ export async function execStream(kc: KubeConfig, ref: PodRef, command: string[],
     final(done) {
       setImmediate(() => {
         if (finished) return done();
-        if (!status) fail(`exec ${command[0]} in ${ref.pod}: the stream ended without an exit status`);
+        if (!status) fail(`exec ${command[0]} in ${ref.pod}: the stream ended without an exit status`, true);
         else if (exitCodeOf(status) !== 0) fail(`${command[0]} in ${ref.pod} ${describe(status, stderr)}`);
         else {
           finished = true;
@@ -87,8 +100,8 @@ export async function execStream(kc: KubeConfig, ref: PodRef, command: string[],
   } catch (e) {
     throw platformError(`cannot exec in pod ${ref.pod}: ${messageOf(e)}`, subject, e);
   }
-  ws.on('close', () => setImmediate(() => !status && fail(`exec connection to ${ref.pod} closed mid-stream`)));
-  ws.on('error', (e) => fail(`exec connection to ${ref.pod} broke: ${e.message}`));
+  ws.on('close', () => setImmediate(() => !status && fail(`exec connection to ${ref.pod} closed mid-stream`, true)));
+  ws.on('error', (e) => fail(`exec connection to ${ref.pod} broke: ${e.message}`, true));
   out.on('close', () => {
     // The consumer gave up (or we failed): stop the remote command.
     if (!finished) {
@@ -106,7 +119,15 @@ export async function execStream(kc: KubeConfig, ref: PodRef, command: string[],
  * can only signal end of stdin by closing the connection, which also drops the exit status; so
  * callers make the command record its own result in the pod and check it with a second exec.
  */
-export async function execWithInput(kc: KubeConfig, ref: PodRef, command: string[], input: Readable, subject: string, signal?: AbortSignal): Promise<void> {
+export async function execWithInput(
+  kc: KubeConfig,
+  ref: PodRef,
+  command: string[],
+  input: Readable,
+  subject: string,
+  signal?: AbortSignal,
+  onSent?: (bytes: number) => void,
+): Promise<void> {
   const stdin = new PassThrough();
   let ws: WebSocket;
   let stderr = '';
@@ -136,6 +157,7 @@ export async function execWithInput(kc: KubeConfig, ref: PodRef, command: string
       if (signal?.aborted) throw platformError('interrupted', subject);
       if (broken) throw platformError(`exec connection to ${ref.pod} closed while sending${stderr ? `: ${stderr.trim()}` : ''}`, subject);
       stdin.write(chunk as Buffer);
+      onSent?.((chunk as Buffer).length);
       while (ws.bufferedAmount > sendBufferLimit && !broken) await new Promise((r) => setTimeout(r, 5));
     }
     while (ws.bufferedAmount > 0 && !broken) await new Promise((r) => setTimeout(r, 5));

@@ -61,6 +61,10 @@ export function moverManifest(name: string, o: MoverOptions): Record<string, unk
   };
 }
 
+export function moverName(claim: string): string {
+  return `fatchart-mover-${claim.slice(0, 40).replace(/[^a-z0-9-]/g, '-').replace(/-+$/, '')}-${randomBytes(3).toString('hex')}`;
+}
+
 /** A running mover; `delete()` is idempotent and never throws. */
 export class Mover {
   private deleted = false;
@@ -69,8 +73,8 @@ export class Mover {
     readonly ref: PodRef,
   ) {}
 
-  static async start(client: KubeClient, o: MoverOptions, ctx: RunContext): Promise<Mover> {
-    const name = `fatchart-mover-${o.claim.slice(0, 40).replace(/[^a-z0-9-]/g, '-').replace(/-+$/, '')}-${randomBytes(3).toString('hex')}`;
+  /** `name` lets a caller journal the pod before it exists (see moverName). */
+  static async start(client: KubeClient, o: MoverOptions, ctx: RunContext, name = moverName(o.claim)): Promise<Mover> {
     const mover = new Mover(client, { namespace: o.namespace, pod: name, container });
     try {
       await client.request('POST', `/api/v1/namespaces/${o.namespace}/pods`, { body: moverManifest(name, o) });

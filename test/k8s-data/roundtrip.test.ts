@@ -1,0 +1,78 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { kubeLab, type KubeLab } from '../support/components/k8s.js';
+import { captureWithData } from '../../src/platforms/k8s/data/index.js';
+import { dataRestoreHooks } from '../../src/platforms/k8s/data/index.js';
+import { restoreToCluster } from '../../src/platforms/k8s/restore.js';
+import { writeBundle } from '../../src/bundle/writer.js';
+import { BundleReader } from '../../src/bundle/reader.js';
+import { labImage, recordingContext, tempDir, treeOf, variedTree, Volumes, waitBound, waitReady, writer } from './support.js';
+
+const lab = await kubeLab();
+process.env.FATCHART_MOVER_IMAGE ??= labImage;
+
+/** Host directory of the PV bound to a claim. */
+async function hostDir(k: KubeLab, volumes: Volumes, namespace: string, claim: string): Promise<string> {
+  const pv = (await k.kubectl(['get', 'pvc', claim, '-n', namespace, '-o', 'jsonpath={.spec.volumeName}'])).trim();
+  return join(volumes.root, pv);
+}
+
+describe.skipIf(!lab)('k8s data: a varied tree through real mover pods, exec and the bundle', () => {
+  const k = lab as KubeLab;
+  const volumes = new Volumes(k);
+  let source: string;
+  let srcDir: string;
+  let bundlePath: string;
+  const ctx = recordingContext();
+
+  beforeAll(async () => {
+    await volumes.init();
+    source = await k.namespace('fcd-src');
+    srcDir = await volumes.pv(`${source}-data`);
+    variedTree(srcDir, { sparse: true });
+    await k.apply([volumes.claim('data', '2Gi'), writer('app', ['data'])], source);
+    await waitBound(k, source);
+    await waitReady(k, source, 'app');
+  }, 180_000);
+  afterAll(async () => {
+    await k.cleanup();
+    await volumes.cleanup();
+  });
+
+  it('packs the claim through a read-only mover on the claim\'s node and deletes the mover', async () => {
+    const capture = await captureWithData({ namespace: source, selector: 'app=datatest', kubeconfig: k.kubeconfig }, ctx, 'k8s');
+    expect(capture.volumes.map((v) => [v.name, v.consistency])).toEqual([['data', 'crash-consistent']]);
+    bundlePath = join(tempDir('fcd-bundle-'), 'app.fatchart');
+    try {
+      await writeBundle({ out: bundlePath, model: capture.model, volumes: capture.volumes, created: new Date(0), toolVersion: 'test' }, ctx);
+    } finally {
+      await capture.release();
+    }
+    const bundle = await BundleReader.open(bundlePath);
+    const v = bundle.manifest.volumes[0]!;
+    expect(v.stats.dataBytes).toBeGreaterThan(1100 * 2 ** 20);
+    expect(v.stats.hardlinks).toBe(1);
+    expect(v.stats.symlinks).toBe(3);
+    const pods = JSON.parse(await k.kubectl(['get', 'pods', '-n', source, '-l', 'fatchart.io/mover', '-o', 'json']));
+    expect(pods.items.filter((p: any) => !p.metadata.deletionTimestamp)).toEqual([]);
+  }, 600_000);
+
+  it('unpacks into another namespace: data restored before workloads, every digest re-read in the pod and equal', async () => {
+    const target = await k.namespace('fcd-dst');
+    await volumes.pv(`${target}-data`);
+    const bundle = await BundleReader.open(bundlePath);
+    const rctx = recordingContext();
+    const report = await restoreToCluster(
+      bundle,
+      { namespace: target, kubeconfig: k.kubeconfig, journal: join(tempDir('fcd-j-'), 'j.jsonl'), waitTimeoutSeconds: 120 },
+      rctx,
+      dataRestoreHooks,
+    );
+    expect(report).toMatchObject({ volumes: 1, digestsVerified: true });
+    const restored = rctx.lines.findIndex((l) => l.startsWith('restored volume data'));
+    expect(restored).toBeGreaterThan(rctx.lines.indexOf('created PersistentVolumeClaim/data'));
+    expect(restored).toBeLessThan(rctx.lines.indexOf('created Deployment/app'));
+    const dstDir = await hostDir(k, volumes, target, 'data');
+    expect(await treeOf(dstDir)).toEqual(await treeOf(srcDir));
+  }, 600_000);
+});
