@@ -8,11 +8,14 @@ import type { RunContext } from '../util/context.js';
 import { ensureFreeSpace } from '../security/limits.js';
 import { openBundle, type TrustOptions } from '../security/open.js';
 import type { SignatureStatus } from '../security/signature.js';
+import { objectsForTarget, type TargetPreparation } from './target-objects.js';
 
 export interface UnpackOptions extends RestoreRequest {
   target: PlatformName;
   /** Decryption keys and the signature policy (docs/SECURITY.md). */
   trust?: TrustOptions;
+  /** Conversion and rewrites for the target, as `fatchart convert` does them. */
+  prepare?: TargetPreparation;
 }
 
 /**
@@ -35,7 +38,7 @@ export async function unpack(
       const declared = Math.max(m.plan.dataBytes, m.volumes.reduce((n, v) => n + v.stats.dataBytes, 0));
       await ensureFreeSpace(await existingAncestor(resolve(options.out)), declared, `restoring ${declared} bytes of volume data`);
     }
-    const objects = options.objects ?? (await reader.objects());
+    const objects = options.objects ?? objectsForTarget(await reader.objects(), options.target, options.prepare ?? {}, ctx);
     const report = await driver.target.restore(reader, { ...options, objects }, ctx);
     return { ...report, identity: reader.identity, signature: opened.signature };
   } catch (err) {

@@ -100,6 +100,23 @@ describe('unpack --target manifests', () => {
   });
 });
 
+describe('unpack applies the target rewrites, as convert does', () => {
+  it('--map-storage-class, --registry-mirror and --replicas reach the written manifests', async () => {
+    const deploy = `apiVersion: apps/v1\nkind: Deployment\nmetadata: { name: web }\nspec:\n  replicas: 1\n  selector: { matchLabels: { app: web } }\n  template:\n    metadata: { labels: { app: web } }\n    spec: { containers: [{ name: web, image: "docker.io/library/nginx:1.25" }] }\n`;
+    const dir = await app('rewrite', { 'app.yaml': `${deploy}---\n${pvc('d')}`, 'data/d/f': 'x' });
+    const bundle = join(work, 'rewrite.fatchart');
+    expect((await runCli(['pack', dir, '-o', bundle])).code).toBe(0);
+    const out = join(work, 'rewrite-out');
+    const r = await runCli(['unpack', bundle, '--out', out, '--map-storage-class', '*=fast', '--registry-mirror', 'docker.io=mirror.local:5000', '--replicas', 'web=3']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/rewrite registry-mirror: Deployment\/web/);
+    const text = (await Promise.all((await readdir(join(out, 'manifests'))).map((f) => import('node:fs/promises').then((fs) => fs.readFile(join(out, 'manifests', f), 'utf8'))))).join('');
+    expect(text).toContain('image: mirror.local:5000/library/nginx:1.25');
+    expect(text).toContain('storageClassName: fast');
+    expect(text).toContain('replicas: 3');
+  });
+});
+
 describe('CLI conventions', () => {
   it('unknown options are usage errors, exit 1', async () => {
     const r = await runCli(['pack', '--no-such-flag']);

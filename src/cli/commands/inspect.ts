@@ -2,6 +2,9 @@ import type { Command } from 'commander';
 import { inspect, type InspectReport } from '../../actions/inspect.js';
 import { bytes, table } from '../../util/format.js';
 import { runCommand } from '../run.js';
+import { describeFacts } from '../../checkpoint/facts.js';
+import { collect } from '../options.js';
+import { readPassphrase } from '../../security/open.js';
 
 export function register(program: Command): void {
   program
@@ -9,13 +12,16 @@ export function register(program: Command): void {
     .summary('show what a fat chart holds (manifest summary; --json for the whole manifest)')
     .argument('<bundle>', 'fat chart archive')
     .option('--json', 'print the report with the full manifest as JSON')
+    .option('--identity <file>', 'age identity file to decrypt an encrypted bundle (repeatable)', collect, [])
+    .option('--passphrase', 'decrypt with a passphrase from FATCHART_PASSPHRASE or stdin')
     .addHelpText('after', `
 Examples:
   fatchart inspect bundles/shop.fatchart
-  fatchart inspect bundles/shop.fatchart --json | jq .plan`)
-    .action(async (bundle: string, o: { json?: boolean }) => {
-      await runCommand(program.opts(), async () => {
-        const r = await inspect(bundle);
+  fatchart inspect bundles/shop.fatchart --json | jq .plan
+  fatchart inspect shop.fatchart.age --identity me.agekey`)
+    .action(async (bundle: string, o: { json?: boolean; identity: string[]; passphrase?: boolean }) => {
+      await runCommand(program.opts(), async (ctx) => {
+        const r = await inspect(bundle, { identities: o.identity, ...(o.passphrase ? { passphrase: await readPassphrase() } : {}) }, ctx);
         process.stdout.write(o.json ? `${JSON.stringify(r, null, 2)}\n` : render(r));
       });
     });
@@ -31,7 +37,8 @@ function render(r: InspectReport): string {
     `  created    ${m.created} by fatchart ${m.tool.version}`,
     `  format     ${m.formatVersion}`,
     `  identity   ${r.identity}`,
-    `  signed     ${m.signature ? `ed25519 key ${m.signature.keyId}` : 'no'}`,
+    `  signed     ${m.signature ? `ed25519 key ${m.signature.keyId} (run verify --key to check it)` : 'no'}`,
+    `  encrypted  ${r.encrypted ? 'yes (age)' : 'no'}`,
     `  size       ${bytes(r.fileBytes)} in ${r.entries} entries`,
     `  plan       ${m.plan.objects} objects, ${m.plan.volumes} volumes, ${m.plan.files} files, ${bytes(m.plan.dataBytes)} of data; requests ${m.plan.requests.cpuMillis}m CPU, ${bytes(m.plan.requests.memoryBytes)} memory; storage requested ${bytes(m.plan.storageRequestedBytes)}`,
     '',
@@ -47,7 +54,7 @@ function render(r: InspectReport): string {
     out.push('', 'checkpoints:');
     for (const c of m.checkpoints) {
       out.push(`  ${c.container} (${bytes(c.size)})`);
-      for (const [k, v] of Object.entries(c.facts)) out.push(`    ${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
+      for (const [label, value] of describeFacts(c.facts as never)) out.push(`    ${label}: ${value}`);
     }
   }
   if (m.images.refs.length) out.push('', table(['IMAGE', 'DIGEST', 'PLATFORM', 'SIZE'], m.images.refs.map((i) => [i.ref, i.digest, i.platform ?? '', bytes(i.size)])));

@@ -6,9 +6,10 @@ import { bytes, duration } from '../../util/format.js';
 import { runCommand } from '../run.js';
 import { collect } from '../options.js';
 import { readPassphrase } from '../../security/open.js';
+import { addRewriteOptions, rewritesFromOptions } from './convert.js';
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('unpack')
     .summary('verify a fat chart and restore it onto a target platform')
     .argument('<bundle>', 'fat chart archive')
@@ -16,7 +17,9 @@ export function register(program: Command): void {
     .option('--out <dir>', 'manifests/compose: folder to write (must not exist or be empty)')
     .option('--skip-data', 'restore blueprints only, no volume data')
     .option('--only-volume <name>', 'restore only this volume')
-    .option('--preserve-perms', 'keep setuid/setgid/sticky bits from the archive')
+    .option('--preserve-perms', 'keep setuid/setgid bits from the archive (stripped by default)')
+    .option('--strict', 'fail (exit 7) when converting for the target drops anything')
+    .option('--deployment-config', 'openshift: emit DeploymentConfigs instead of Deployments')
     .option('--key <pub>', 'require a valid signature by this public key (repeatable)', collect, [])
     .option('--require-signature', 'refuse unsigned bundles (keys from --key or FATCHART_TRUSTED_KEYS)')
     .option('--identity <file>', 'age identity file to decrypt an encrypted bundle (repeatable)', collect, [])
@@ -28,10 +31,13 @@ export function register(program: Command): void {
     .option('--plan', 'k8s/openshift: print the plan (order, size, expected time) and stop')
     .addOption(new Option('--conflict <policy>', 'k8s/openshift: existing objects').choices(['fail', 'skip', 'overwrite']).default('fail'))
     .option('-p, --project <name>', 'compose: project name')
-    .option('--up', 'compose: start the project and wait for health checks')
+    .option('--up', 'compose: start the project and wait for health checks');
+  addRewriteOptions(cmd);
+  cmd
     .addHelpText('after', `
 Examples:
   fatchart unpack bundles/shop.fatchart --target manifests --out /tmp/shop
+  fatchart unpack shop.fatchart --target manifests --out /tmp/shop --map-storage-class '*=fast' --registry-mirror docker.io=mirror.local:5000
   fatchart unpack shop.fatchart --target k8s --context prod -n shop-restored
   fatchart unpack shop.fatchart --target compose --out ./shop -p shop --up
 
@@ -43,6 +49,7 @@ a cluster target is a transaction rolled back on any failure.`)
           bundle,
           {
             target: o.target as PlatformName,
+            prepare: { rewrites: rewritesFromOptions(o), strict: o.strict, deploymentConfig: o.deploymentConfig },
             out: o.out,
             skipData: o.skipData,
             onlyVolume: o.onlyVolume,
