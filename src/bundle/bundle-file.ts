@@ -1,4 +1,4 @@
-import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { open, readdir, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes, createHash, type Hash } from 'node:crypto';
 import { BLOCK, encodeFixedHeader, encodeHeader, padding, ZERO_BLOCK } from './tar-header.js';
@@ -32,7 +32,8 @@ export class BundleFile {
   ) {}
 
   static async create(finalPath: string, mtime: number): Promise<BundleFile> {
-    const tempPath = join(dirname(finalPath), `.${basename(finalPath)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+    await sweepStaleTemps(finalPath);
+    const tempPath = join(dirname(finalPath), `${tempPrefix(finalPath)}${process.pid}-${randomBytes(4).toString('hex')}`);
     const handle = await open(tempPath, 'wx', 0o644);
     return new BundleFile(handle, tempPath, finalPath, mtime);
   }
@@ -144,6 +145,32 @@ export class BundleFile {
   async abort(): Promise<void> {
     await this.handle.close().catch(() => {});
     await unlink(this.tempPath).catch(() => {});
+  }
+}
+
+const tempPrefix = (finalPath: string) => `.${basename(finalPath)}.tmp-`;
+
+/**
+ * A pack killed with SIGKILL cannot remove its temp file (it never reaches the output path, so
+ * nothing looks finished); the next pack to the same path removes those whose process is gone.
+ */
+async function sweepStaleTemps(finalPath: string): Promise<void> {
+  const prefix = tempPrefix(finalPath);
+  const names = await readdir(dirname(finalPath)).catch(() => [] as string[]);
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    const pid = Number(/^(\d+)-/.exec(name.slice(prefix.length))?.[1]);
+    if (!pid || pid === process.pid || isAlive(pid)) continue;
+    await unlink(join(dirname(finalPath), name)).catch(() => {});
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
