@@ -3,6 +3,7 @@ import { basename, dirname, join } from 'node:path';
 import { randomBytes, createHash, type Hash } from 'node:crypto';
 import { BLOCK, encodeFixedHeader, encodeHeader, padding, ZERO_BLOCK } from './tar-header.js';
 import type { TrailerLine } from './trailer.js';
+import { isAlive } from '../util/process.js';
 
 const FLUSH_AT = 1 << 20;
 
@@ -162,15 +163,6 @@ async function sweepStaleTemps(finalPath: string): Promise<void> {
     const pid = Number(/^(\d+)-/.exec(name.slice(prefix.length))?.[1]);
     if (!pid || pid === process.pid || isAlive(pid)) continue;
     await unlink(join(dirname(finalPath), name)).catch(() => {});
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

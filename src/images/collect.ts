@@ -1,4 +1,5 @@
 import { objectRef, type KubeObject } from '../model/object.js';
+import { podSpecPaths } from '../model/resources.js';
 import { normalizeImageRef } from './ref.js';
 
 /**
@@ -6,19 +7,6 @@ import { normalizeImageRef } from './ref.js';
  * whatever is collected at pack time is exactly what gets repointed at unpack time.
  */
 
-/** Where each workload kind keeps its pod spec. Kinds not listed hold no images we touch. */
-const POD_SPEC_PATHS: Record<string, string[]> = {
-  Pod: ['spec'],
-  PodTemplate: ['template', 'spec'],
-  Deployment: ['spec', 'template', 'spec'],
-  ReplicaSet: ['spec', 'template', 'spec'],
-  ReplicationController: ['spec', 'template', 'spec'],
-  StatefulSet: ['spec', 'template', 'spec'],
-  DaemonSet: ['spec', 'template', 'spec'],
-  Job: ['spec', 'template', 'spec'],
-  DeploymentConfig: ['spec', 'template', 'spec'],
-  CronJob: ['spec', 'jobTemplate', 'spec', 'template', 'spec'],
-};
 
 const CONTAINER_LISTS = ['initContainers', 'containers', 'ephemeralContainers'] as const;
 
@@ -37,14 +25,14 @@ type Json = Record<string, unknown>;
 const isObj = (v: unknown): v is Json => !!v && typeof v === 'object' && !Array.isArray(v);
 const list = (v: unknown): Json[] => (Array.isArray(v) ? v.filter(isObj) : []);
 
-function dig(o: unknown, path: string[]): Json | undefined {
+function dig(o: unknown, path: readonly string[]): Json | undefined {
   let cur: unknown = o;
   for (const key of path) cur = isObj(cur) ? cur[key] : undefined;
   return isObj(cur) ? cur : undefined;
 }
 
 function containerUses(o: KubeObject, uses: ImageUse[]): void {
-  const path = POD_SPEC_PATHS[o.kind];
+  const path = podSpecPaths[o.kind];
   const spec = path && dig(o, path);
   if (!spec) return;
   for (const listName of CONTAINER_LISTS) {
@@ -95,7 +83,7 @@ function imageStreamResolver(objects: KubeObject[]): (namespace: string | undefi
  */
 function deploymentConfigUses(o: KubeObject, resolve: ReturnType<typeof imageStreamResolver>, uses: ImageUse[]): void {
   if (o.kind !== 'DeploymentConfig') return;
-  const spec = dig(o, POD_SPEC_PATHS.DeploymentConfig);
+  const spec = dig(o, podSpecPaths.DeploymentConfig);
   const containers = list(spec?.containers);
   for (const trigger of list(dig(o, ['spec'])?.triggers)) {
     const params = isObj(trigger.imageChangeParams) ? trigger.imageChangeParams : undefined;

@@ -2,10 +2,16 @@ import type { KubeObject } from './object.js';
 
 /**
  * Kubernetes quantities and the pod templates of workloads, for the plan block (summed requests,
- * storage requested) and quota fitting. Table-driven: where each kind keeps its pod template.
+ * storage requested) and quota fitting.
  */
-const podTemplatePaths: Record<string, string[]> = {
+
+/**
+ * Where each workload kind keeps its pod spec: the one table every walker of containers uses
+ * (cleaning, image collection, requests). Kinds not listed run no containers.
+ */
+export const podSpecPaths: Readonly<Record<string, readonly string[]>> = {
   Pod: ['spec'],
+  PodTemplate: ['template', 'spec'],
   Deployment: ['spec', 'template', 'spec'],
   StatefulSet: ['spec', 'template', 'spec'],
   DaemonSet: ['spec', 'template', 'spec'],
@@ -31,7 +37,7 @@ export function parseQuantity(q: unknown): number {
 }
 
 export function podSpecOf(o: KubeObject): Record<string, unknown> | undefined {
-  const path = podTemplatePaths[o.kind];
+  const path = podSpecPaths[o.kind];
   if (!path) return undefined;
   let cur: unknown = o;
   for (const key of path) cur = (cur as Record<string, unknown> | undefined)?.[key];
@@ -51,7 +57,8 @@ export function summedRequests(objects: readonly KubeObject[]): { cpuMillis: num
   let cpu = 0;
   let mem = 0;
   for (const o of objects) {
-    const spec = podSpecOf(o);
+    // A PodTemplate is only a template: it runs nothing until a controller uses it.
+    const spec = o.kind === 'PodTemplate' ? undefined : podSpecOf(o);
     if (!spec) continue;
     const n = replicasOf(o);
     for (const c of (spec.containers as Container[] | undefined) ?? []) {

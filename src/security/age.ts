@@ -10,6 +10,7 @@ import { Decrypter, Encrypter } from 'age-encryption';
 import { FatchartError } from '../errors.js';
 import type { RunContext } from '../util/context.js';
 import { ensureFreeSpace } from './limits.js';
+import { isAlive } from '../util/process.js';
 
 /**
  * Confidentiality with the age format (age-encryption.org/v1), so Debian's `age` decrypts what
@@ -149,15 +150,6 @@ async function sweepStale(root: string): Promise<void> {
     const m = new RegExp(`^${TEMP_PREFIX}(\\d+)-`).exec(name);
     if (!m || Number(m[1]) === process.pid || isAlive(Number(m[1]))) continue;
     await rm(join(root, name), { recursive: true, force: true }).catch(() => {});
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
