@@ -1,5 +1,5 @@
 import { stat } from 'node:fs/promises';
-import { basename, resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import { FatchartError } from '../errors.js';
 import type { PlatformName } from '../model/app.js';
 import { writeBundle, type Signer, type WriteResult } from '../bundle/writer.js';
@@ -9,8 +9,9 @@ import type { RunContext } from '../util/context.js';
 import { toolVersion } from '../util/version.js';
 import type { EncryptOptions } from '../security/age.js';
 import { withOptionalEncryption } from '../security/open.js';
+import { packSlots, type PackSlots, type SlotRequest } from './slots.js';
 
-export interface PackOptions extends CaptureRequest {
+export interface PackOptions extends CaptureRequest, SlotRequest {
   source: PlatformName;
   /** Output file; default `<app>.fatchart` in the current folder. */
   out?: string;
@@ -27,7 +28,12 @@ export async function pack(options: PackOptions, ctx: RunContext): Promise<Write
   const driver = await getPlatform(options.source);
   if (!driver.source) throw new FatchartError('usage', `platform "${options.source}" cannot be a pack source`);
   const capture = await driver.source.capture(options, ctx);
+  let slots: PackSlots | undefined;
   try {
+    const out = resolve(options.out ?? `${basename(capture.model.app.name)}.fatchart${options.encrypt ? '.age' : ''}`);
+    // Before --exclude-secrets: the app's imagePullSecrets are the registries' credentials.
+    slots = await packSlots(options, capture, dirname(out), ctx);
+    const { images, checkpoints } = slots;
     if (options.excludeSecrets) {
       const dropped = capture.model.objects.filter((o) => o.kind === 'Secret');
       capture.model.objects = capture.model.objects.filter((o) => o.kind !== 'Secret');
@@ -38,7 +44,6 @@ export async function pack(options: PackOptions, ctx: RunContext): Promise<Write
     } else if (!options.encrypt && capture.model.objects.some((o) => o.kind === 'Secret')) {
       ctx.log.warn('the bundle holds Secrets in clear text; encrypt it for transport or use --exclude-secrets');
     }
-    const out = resolve(options.out ?? `${basename(capture.model.app.name)}.fatchart${options.encrypt ? '.age' : ''}`);
     const t0 = performance.now();
     const result = await withOptionalEncryption(out, options.encrypt, ctx, (path) =>
       writeBundle(
@@ -51,6 +56,8 @@ export async function pack(options: PackOptions, ctx: RunContext): Promise<Write
           compressionLevel: options.compressionLevel,
           retries: options.retries,
           signer: options.signer,
+          images,
+          checkpoints,
         },
         ctx,
       ),
@@ -60,6 +67,7 @@ export async function pack(options: PackOptions, ctx: RunContext): Promise<Write
     const totalMs = performance.now() - t0;
     return { ...result, path: out, bytes: (await stat(out)).size, timings: { ...result.timings, encryptMs: totalMs - result.timings.totalMs!, totalMs } };
   } finally {
+    await slots?.release();
     await capture.release();
   }
 }

@@ -9,8 +9,9 @@ import { ensureFreeSpace } from '../security/limits.js';
 import { openBundle, type TrustOptions } from '../security/open.js';
 import type { SignatureStatus } from '../security/signature.js';
 import { objectsForTarget, type TargetPreparation } from './target-objects.js';
+import { deliverImages, type ImageDelivery } from './slots.js';
 
-export interface UnpackOptions extends RestoreRequest {
+export interface UnpackOptions extends RestoreRequest, ImageDelivery {
   target: PlatformName;
   /** Decryption keys and the signature policy (docs/SECURITY.md). */
   trust?: TrustOptions;
@@ -38,7 +39,9 @@ export async function unpack(
       const declared = Math.max(m.plan.dataBytes, m.volumes.reduce((n, v) => n + v.stats.dataBytes, 0));
       await ensureFreeSpace(await existingAncestor(resolve(options.out)), declared, `restoring ${declared} bytes of volume data`);
     }
-    const objects = options.objects ?? objectsForTarget(await reader.objects(), options.target, options.prepare ?? {}, ctx);
+    const converted = options.objects ?? objectsForTarget(await reader.objects(), options.target, options.prepare ?? {}, ctx);
+    // Images go first: the blueprints the driver writes or applies must already point at them.
+    const objects = options.planOnly || options.dryRun ? converted : await deliverImages(reader, converted, options.target, options, ctx);
     const report = await driver.target.restore(reader, { ...options, objects }, ctx);
     return { ...report, identity: reader.identity, signature: opened.signature };
   } catch (err) {

@@ -2,6 +2,8 @@ import type { AppModel, PlatformName } from '../model/app.js';
 import type { VolumeSource } from '../model/volume.js';
 import type { RunContext } from '../util/context.js';
 import type { BundleReader } from '../bundle/reader.js';
+import type Docker from 'dockerode';
+import type { CheckpointFile } from '../checkpoint/slot.js';
 
 /**
  * Every platform is one folder under src/platforms exporting a PlatformDriver. The CLI looks
@@ -34,11 +36,20 @@ export interface CaptureRequest {
   parallel?: number;
   explain?: boolean;
   excludeSecrets?: boolean;
+  /**
+   * `pack --checkpoint [SERVICE…]`: CRIU checkpoints of the app's running containers (all when
+   * `services` is empty), taken before anything is quiesced (a paused container cannot be dumped).
+   */
+  checkpoint?: { services: string[]; leaveRunning: boolean };
 }
 
 export interface Capture {
   model: AppModel;
   volumes: VolumeSource[];
+  /** Checkpoint archives the source took (`checkpoint` request); release() deletes the files. */
+  checkpoints?: CheckpointFile[];
+  /** The engine whose local image store holds the app's images (Compose), for `pack --images`. */
+  imageEngine?: Docker;
   /**
    * Called exactly once after the bundle is written or the pack failed: resume quiesced
    * workloads, delete helper pods/containers. Must not throw for cleanup that already happened.
@@ -64,6 +75,8 @@ export interface RestoreRequest {
   onlyVolume?: string;
   conflict?: string;
   preservePerms?: boolean;
+  /** Checkpoints the target cannot restore: refuse the unpack (default) or start them cold. */
+  checkpointFallback?: 'refuse' | 'cold';
   /** The blueprints after conversion and rewrites for this target (see src/convert). */
   objects?: AppModel['objects'];
 }
@@ -78,6 +91,8 @@ export interface RestoreReport {
   /** True when every restored file's digest was re-read and matched the bundle index. */
   digestsVerified: boolean;
   timings: Record<string, number>;
+  /** Targets that restore checkpoints: which containers resumed, which started cold and why. */
+  checkpoints?: { restored: string[]; cold: Array<{ container: string; reason: string }> };
 }
 
 export interface TargetDriver {

@@ -37,6 +37,12 @@ export function register(program: Command): void {
     .option('-p, --project <name>', 'compose: project name')
     .option('--env-file <file>', 'compose: env file (repeatable)', collect, [])
     .option('--profile <name>', 'compose: profile to enable (repeatable)', collect, [])
+    .option('--images [what]', 'carry container images: none, referenced (every image the workloads run) or a FILE listing them', 'none')
+    .option('--platform <os/arch>', 'image platform picked from multi-arch indexes', 'linux/amd64')
+    .option('--insecure-registry <host>', 'reach this registry over plain HTTP (repeatable; 127.0.0.0/8 always is)', collect, [])
+    .option('--checkpoint [service...]', 'compose on a Docker Engine: CRIU checkpoint of every running service, or of the named ones')
+    .option('--checkpoint-stop', 'stop the checkpointed containers (move) instead of leaving them running')
+    .option('--checkpoint-archive <file>', 'store this Podman/CRI-O checkpoint export as is (repeatable)', collect, [])
     .addHelpText(
       'after',
       `
@@ -45,7 +51,17 @@ Examples:
   SOURCE_DATE_EPOCH=0 fatchart pack examples/notes -o notes.fatchart     # reproducible
   fatchart pack --source k8s -n shop -l app=shop -o shop.fatchart
   fatchart pack --source compose -f compose.yaml -p shop -o shop.fatchart
-  fatchart pack examples/shop --sign me.key --encrypt age1… -o shop.fatchart.age`,
+  fatchart pack examples/shop --sign me.key --encrypt age1… -o shop.fatchart.age
+  fatchart pack examples/shop --images referenced -o shop.fatchart             # air-gapped target
+  fatchart pack deploy/ --images images.txt --platform linux/arm64 --insecure-registry reg.lan:5000
+  fatchart pack --source compose -f compose.yaml -p shop --images referenced   # from the local engine
+  fatchart pack --source compose -f compose.yaml -p shop --checkpoint          # every running service
+  fatchart pack --source compose -f compose.yaml -p shop --checkpoint-stop --checkpoint worker
+  fatchart pack examples/shop --checkpoint-archive web.tar.zst                  # podman container checkpoint --export
+
+--checkpoint takes service names up to the next option: give the compose folder with -f, or
+before --checkpoint. Checkpoints need an experimental Docker Engine with CRIU, and local access
+to its data root; CRIU cannot dump containers with established TCP connections.`,
     )
     .action(async (location: string | undefined, o) => {
       await runCommand(program.opts(), async (ctx) => {
@@ -72,14 +88,21 @@ Examples:
             project: o.project,
             envFiles: o.envFile,
             profiles: o.profile,
+            images: o.images === true ? 'referenced' : o.images,
+            platform: o.platform,
+            insecureRegistries: o.insecureRegistry,
+            checkpoint: o.checkpoint || o.checkpointStop ? { services: Array.isArray(o.checkpoint) ? o.checkpoint : [], leaveRunning: !o.checkpointStop } : undefined,
+            checkpointArchives: o.checkpointArchive,
             signer: o.sign ? await signerFromFile(o.sign) : undefined,
             encrypt: o.passphrase || o.encrypt.length ? { recipients: o.encrypt, ...(o.passphrase ? { passphrase: await readPassphrase() } : {}) } : undefined,
           },
           ctx,
         );
         const p = result.manifest.plan;
+        const m = result.manifest;
+        const extras = [m.images.refs.length ? `${m.images.refs.length} images` : '', m.checkpoints.length ? `${m.checkpoints.length} checkpoints` : ''].filter(Boolean).join(', ');
         process.stdout.write(
-          `packed ${result.manifest.app.name}: ${p.objects} objects, ${p.volumes} volumes, ${p.files} files, ${bytes(p.dataBytes)} of data → ${result.path} (${bytes(result.bytes)}, ${duration(result.timings.totalMs!)})\nidentity ${result.identity}${result.manifest.signature ? `\nsigned by ${result.manifest.signature.keyId}` : ''}\n`,
+          `packed ${result.manifest.app.name}: ${p.objects} objects, ${p.volumes} volumes, ${p.files} files, ${bytes(p.dataBytes)} of data${extras ? `, ${extras}` : ''} → ${result.path} (${bytes(result.bytes)}, ${duration(result.timings.totalMs!)})\nidentity ${result.identity}${result.manifest.signature ? `\nsigned by ${result.manifest.signature.keyId}` : ''}\n`,
         );
       });
     });

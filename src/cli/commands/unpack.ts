@@ -31,7 +31,11 @@ export function register(program: Command): void {
     .option('--plan', 'k8s/openshift: print the plan (order, size, expected time) and stop')
     .addOption(new Option('--conflict <policy>', 'k8s/openshift: existing objects').choices(['fail', 'skip', 'overwrite']).default('fail'))
     .option('-p, --project <name>', 'compose: project name')
-    .option('--up', 'compose: start the project and wait for health checks');
+    .option('--up', 'compose: start the project and wait for health checks')
+    .option('--push-images <registry>', 'push the carried images to REGISTRY[/prefix] and point every workload at them by digest')
+    .option('--insecure-registry <host>', 'reach this registry over plain HTTP (repeatable; 127.0.0.0/8 always is)', collect, [])
+    .option('--load-images', 'compose: load the carried images into the local Docker Engine')
+    .addOption(new Option('--checkpoint-fallback <mode>', 'compose: checkpoints this engine cannot restore: refuse the unpack, or start cold').choices(['refuse', 'cold']).default('refuse'));
   addRewriteOptions(cmd);
   cmd
     .addHelpText('after', `
@@ -40,6 +44,15 @@ Examples:
   fatchart unpack shop.fatchart --target manifests --out /tmp/shop --map-storage-class '*=fast' --registry-mirror docker.io=mirror.local:5000
   fatchart unpack shop.fatchart --target k8s --context prod -n shop-restored
   fatchart unpack shop.fatchart --target compose --out ./shop -p shop --up
+  fatchart unpack shop.fatchart --target k8s -n shop --push-images registry.internal:5000/shop
+  fatchart unpack shop.fatchart --target manifests --out ./shop --push-images reg.lan:5000 --insecure-registry reg.lan:5000
+  fatchart unpack shop.fatchart --target compose --out ./shop -p shop --load-images --up
+  fatchart unpack shop.fatchart --target compose --out ./shop -p shop --up --checkpoint-fallback cold
+
+--push-images verifies every carried blob before the first upload and refuses when a workload
+runs an image the bundle does not carry. Checkpoints (pack --checkpoint) are restored after the
+volumes, resuming the processes where they were; a target whose runtime, CRIU, kernel, cgroup
+version or CPU differs is refused naming the fact, or started cold with --checkpoint-fallback cold.
 
 Nothing is left half-done: a folder target is written beside --out and renamed at the end;
 a cluster target is a transaction rolled back on any failure.`)
@@ -62,6 +75,10 @@ a cluster target is a transaction rolled back on any failure.`)
             conflict: o.conflict,
             project: o.project,
             up: o.up,
+            pushImages: o.pushImages,
+            insecureRegistries: o.insecureRegistry,
+            loadImages: o.loadImages,
+            checkpointFallback: o.checkpointFallback,
             trust: { keys: o.key, requireSignature: o.requireSignature, identities: o.identity, ...(o.passphrase ? { passphrase: await readPassphrase() } : {}) },
           },
           ctx,
@@ -70,6 +87,8 @@ a cluster target is a transaction rolled back on any failure.`)
         process.stdout.write(
           `unpacked ${r.identity}${r.signature.state === 'verified' ? ` (signed by ${r.signature.keyId})` : ''} → ${r.destination}: ${r.objects} objects, ${r.volumes} volumes, ${r.files} files, ${bytes(r.bytes)}; digests ${r.digestsVerified ? 'verified' : 'NOT verified'} (${duration(total)})\n`,
         );
+        for (const c of r.checkpoints?.restored ?? []) process.stdout.write(`checkpoint ${c}: restored, resumed where it was\n`);
+        for (const c of r.checkpoints?.cold ?? []) process.stdout.write(`checkpoint ${c.container}: cold start (${c.reason})\n`);
       });
     });
 }

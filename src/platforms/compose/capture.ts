@@ -13,6 +13,8 @@ import { inspectProject, type ProjectState } from './engine/project.js';
 import { parseQuiesceMode, quiesce, type Quiesced } from './engine/quiesce.js';
 import { bindMountSource, namedVolumeSource } from './engine/volume-source.js';
 import { projectOriginal } from './project-original.js';
+import { captureDockerCheckpoint, type CapturedCheckpoint } from '../../checkpoint/index.js';
+import { FatchartError } from '../../errors.js';
 
 /** Where one claim's data comes from: an engine volume or a host folder. */
 type DataOrigin = { kind: 'volume'; claim: string; volume: string } | { kind: 'bind'; claim: string; hostPath: string };
@@ -54,7 +56,17 @@ export async function captureCompose(request: CaptureRequest, ctx: RunContext): 
     }
   }
 
-  const quiesced: Quiesced | undefined = live ? await quiesce(live.engine, live.state.containers, mode, ctx.log) : undefined;
+  // Checkpoints first: the quiesce below pauses the containers, and a paused one cannot be dumped.
+  const checkpoints = request.checkpoint ? await checkpointServices(live, project, request.checkpoint, ctx) : [];
+  let quiesced: Quiesced | undefined;
+  try {
+    // Move semantics stopped the checkpointed containers: quiesce what is still running.
+    if (live && checkpoints.length && request.checkpoint?.leaveRunning === false) live.state = await inspectProject(live.engine, project.name);
+    quiesced = live ? await quiesce(live.engine, live.state.containers, mode, ctx.log) : undefined;
+  } catch (err) {
+    for (const c of checkpoints) await c.dispose();
+    throw err;
+  }
   const consistency: Consistency = quiesced?.consistency ?? 'offline';
   const volumes: VolumeSource[] = [];
   for (const o of origins) {
@@ -73,10 +85,16 @@ export async function captureCompose(request: CaptureRequest, ctx: RunContext): 
       losses,
     },
     volumes,
+    checkpoints,
+    imageEngine: live?.engine,
     async release() {
       if (released) return;
       released = true;
-      await quiesced?.resume();
+      try {
+        await quiesced?.resume();
+      } finally {
+        for (const c of checkpoints) await c.dispose();
+      }
     },
   };
 }
@@ -100,6 +118,42 @@ async function liveProject(name: string, ctx: RunContext): Promise<LiveProject |
   const state = await inspectProject(engine, name);
   ctx.log.info(`${version}: project ${name} has ${state.containers.length} containers and ${state.volumes.filter((v) => v.kind === 'volume').length} volumes`);
   return { engine, version, state };
+}
+
+/**
+ * `pack --checkpoint [SERVICE…]`: one CRIU checkpoint per running container of the named services
+ * (all services when none are named). All or nothing: archives taken before a failure are deleted.
+ */
+async function checkpointServices(
+  live: LiveProject | undefined,
+  project: ComposeProject,
+  request: { services: string[]; leaveRunning: boolean },
+  ctx: RunContext,
+): Promise<CapturedCheckpoint[]> {
+  const subject = `compose project ${project.name}`;
+  if (!live) throw new FatchartError('preflight', '--checkpoint needs the project running on a reachable Docker Engine', { subject });
+  const unknown = request.services.filter((s) => !(s in project.services));
+  if (unknown.length) throw new FatchartError('usage', `--checkpoint: no service ${unknown.join(', ')} in the project`, { subject });
+  const running = live.state.containers.filter((c) => c.state === 'running');
+  const services = request.services.length ? request.services : Object.keys(project.services);
+  const idle = services.filter((s) => !running.some((c) => c.service === s));
+  // A named service must be checkpointed; with none named, services not running just start cold.
+  if (request.services.length && idle.length) throw new FatchartError('preflight', `--checkpoint: no running container for service ${idle.join(', ')}`, { subject });
+  if (idle.length === services.length) throw new FatchartError('preflight', '--checkpoint: no service of the project is running', { subject });
+  if (request.leaveRunning) ctx.log.info('--checkpoint leaves the containers running: what they write between the dump and the volume copy is in the data the resumed processes find (--checkpoint-stop for a consistent move)');
+  for (const s of idle) ctx.log.warn(`--checkpoint: service ${s} is not running; it is packed without a checkpoint and will start cold`);
+  const selected = running.filter((c) => services.includes(c.service));
+  const taken: CapturedCheckpoint[] = [];
+  try {
+    for (const c of selected) {
+      ctx.signal.throwIfAborted();
+      taken.push(await captureDockerCheckpoint({ docker: live.engine }, c.id, { leaveRunning: request.leaveRunning }, ctx));
+    }
+  } catch (err) {
+    for (const t of taken) await t.dispose();
+    throw err;
+  }
+  return taken;
 }
 
 /** Claim names the conversion produces; a first dry conversion gives them before sizes are known. */

@@ -16,6 +16,7 @@ import { verifyVolume } from './engine/verify.js';
 import { normalizeProjectName } from './loader/index.js';
 import { isProjectOriginal } from './project-original.js';
 import { COMPOSE_FILE, planFromModel, planFromOriginal, type ComposePlan } from './plan.js';
+import { composeUpAround, preflightCheckpoints, restoreCheckpoints, type ProjectMove } from './checkpoints.js';
 
 /**
  * `unpack --target compose --out DIR [-p PROJECT] [--up]`: a runnable Compose project in DIR, its
@@ -42,8 +43,11 @@ export async function restoreCompose(bundle: BundleReader, request: RestoreReque
   const report: RestoreReport = { destination: `${out} (compose project ${project})`, objects: objects.length, volumes: 0, files: 0, bytes: 0, digestsVerified: true, timings };
   if (request.planOnly || request.dryRun) return report;
 
+  // Checkpoints resume processes on the restored volumes: without the data, everything starts cold.
+  const checkpoints = request.skipData || request.onlyVolume ? [] : bundle.manifest.checkpoints;
+  if (checkpoints.length !== bundle.manifest.checkpoints.length) ctx.log.warn('--skip-data/--only-volume: checkpoints are not restored; every service starts cold');
   const staging = `${out}.partial-${randomBytes(4).toString('hex')}`;
-  const needsEngine = plan.volumes.length > 0 || !!request.up;
+  const needsEngine = plan.volumes.length > 0 || !!request.up || checkpoints.length > 0;
   const engine = needsEngine ? engineClient() : undefined;
   const journal = engine ? new EngineJournal(engine) : undefined;
   let renamed = false;
@@ -51,6 +55,7 @@ export async function restoreCompose(bundle: BundleReader, request: RestoreReque
     if (engine) {
       ctx.log.info(`${await engineVersion(engine)}: restoring compose project ${project}`);
       if (await projectExists(engine, project)) throw new FatchartError('preflight', 'the engine already has containers, volumes or networks of this project; pick another -p', { subject: `compose project ${project}` });
+      if (checkpoints.length) await preflightCheckpoints(bundle, engine, request.checkpointFallback ?? 'refuse', ctx.signal);
     }
     await mkdir(staging, { recursive: true });
     for (const [rel, content] of plan.files) {
@@ -83,7 +88,18 @@ export async function restoreCompose(bundle: BundleReader, request: RestoreReque
 
     await rename(staging, out);
     renamed = true;
-    if (request.up) {
+    // After the volumes (the resumed processes find their data) and before up (Compose must not
+    // create the containers that resume); after the rename, since bind mounts point into `out`.
+    const move: ProjectMove = { project, dir: out, composeFile: COMPOSE_FILE, volumeKeys: plan.volumes.map((v) => v.key) };
+    if (checkpoints.length) {
+      report.checkpoints = await restoreCheckpoints(bundle, engine!, journal!, move, request.checkpointFallback ?? 'refuse', ctx);
+      timings.checkpoints = performance.now() - t0;
+    }
+    if (request.up && report.checkpoints?.restored.length) {
+      const services = await composeUpAround(engine!, journal!, out, move, ctx.signal);
+      ctx.log.info(`up: ${services.map((s) => `${s.service} ${s.health === 'none' ? s.state : s.health}`).join(', ')}`);
+      timings.up = performance.now() - t0;
+    } else if (request.up) {
       const services = await composeUp(engine!, journal!, out, project, { files: [COMPOSE_FILE], signal: ctx.signal });
       ctx.log.info(`up: ${services.map((s) => `${s.service} ${s.health === 'none' ? s.state : s.health}`).join(', ')}`);
       timings.up = performance.now() - t0;
