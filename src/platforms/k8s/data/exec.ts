@@ -31,6 +31,8 @@ interface WebSocket {
 const sendBufferLimit = 8 << 20;
 /** Bytes buffered for the consumer of stdout before the socket is paused. */
 const readHighWaterMark = 4 << 20;
+/** A send buffer that does not move for this long means the remote side stopped reading. */
+const stallTimeoutMs = 60_000;
 
 /** Exit code from the status the server sends at the end of an exec (`Success`, or `ExitCode` cause). */
 export function exitCodeOf(status: V1Status): number {
@@ -152,15 +154,33 @@ export async function execWithInput(
   closed.catch(() => {});
   let broken = false;
   ws.on('close', () => (broken = true));
+  // The command may end before reading everything (tar failing early); its status frame (or a
+  // closed connection, or a send buffer that stops draining) says so instead of a silent hang.
+  const ended = () => {
+    if (status) throw platformError(`${command[0]} in ${ref.pod} ${describe(status, stderr)} (before reading all its input)`, subject);
+    if (broken) throw platformError(`exec connection to ${ref.pod} closed while sending${stderr ? `: ${stderr.trim()}` : ''}`, subject);
+  };
+  const drain = async (limit: number) => {
+    let last = ws.bufferedAmount;
+    let since = Date.now();
+    while (ws.bufferedAmount > limit) {
+      ended();
+      if (signal?.aborted) throw platformError('interrupted', subject);
+      if (ws.bufferedAmount !== last) [last, since] = [ws.bufferedAmount, Date.now()];
+      else if (Date.now() - since > stallTimeoutMs) throw platformError(`${ref.pod} stopped reading its input for ${stallTimeoutMs / 1000}s${stderr ? `: ${stderr.trim()}` : ''}`, subject);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  };
   try {
     for await (const chunk of input) {
       if (signal?.aborted) throw platformError('interrupted', subject);
-      if (broken) throw platformError(`exec connection to ${ref.pod} closed while sending${stderr ? `: ${stderr.trim()}` : ''}`, subject);
+      ended();
       stdin.write(chunk as Buffer);
       onSent?.((chunk as Buffer).length);
-      while (ws.bufferedAmount > sendBufferLimit && !broken) await new Promise((r) => setTimeout(r, 5));
+      await drain(sendBufferLimit);
     }
-    while (ws.bufferedAmount > 0 && !broken) await new Promise((r) => setTimeout(r, 5));
+    await drain(0);
+    ended();
     stdin.end();
     await closed;
   } catch (e) {

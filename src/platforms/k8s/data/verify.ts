@@ -20,7 +20,7 @@ const untarErrors = '/tmp/fatchart-untar.err';
 export const restoreCommand = [
   'sh',
   '-c',
-  `rm -f ${untarResult}; tar -x --numeric-owner -f - -C ${moverMount} 2>${untarErrors}; echo $? > ${untarResult}`,
+  `rm -f ${untarResult}; tar -x --numeric-owner -f - -C ${moverMount} 2>${untarErrors}; rc=$?; echo $rc > ${untarResult}; cat ${untarErrors} >&2; exit $rc`,
 ];
 
 /** Waits for the extraction to finish (see execWithInput), then prints the three sections. */
