@@ -1,4 +1,4 @@
-import { apiGroup } from '../../model/object.js';
+import { apiGroup, type KubeObject } from '../../model/object.js';
 import type { KubeClient } from './client.js';
 
 /** One API resource as the server's discovery documents describe it. */
@@ -13,6 +13,8 @@ export interface ApiResource {
   verbs: string[];
   /** True when this version is the group's preferred version. */
   preferred: boolean;
+  /** Defined by a CRD in the bundle that is not applied yet. */
+  pending?: boolean;
 }
 
 /**
@@ -89,6 +91,34 @@ export class Discovery {
       .catch(() => ({ items: [] }));
     const crdBacked = new Set<string>((crds.items ?? []).map((c: any) => String(c.metadata.name)));
     return new Discovery(resources, version.gitVersion ?? 'unknown', crdBacked);
+  }
+
+  /**
+   * A view that also knows the kinds defined by CustomResourceDefinitions about to be applied
+   * (carried in the bundle), so their custom resources pass pre-flight and are addressed
+   * correctly before the server serves them. Such resources are marked `pending`.
+   */
+  withDefinitions(crds: readonly KubeObject[]): Discovery {
+    const extra: ApiResource[] = [];
+    for (const crd of crds as any[]) {
+      const { group, names, scope, versions } = crd.spec ?? {};
+      for (const v of versions ?? []) {
+        if (v.served === false || this.find(`${group}/${v.name}`, names.kind)) continue;
+        extra.push({
+          group,
+          version: v.name,
+          apiVersion: `${group}/${v.name}`,
+          resource: names.plural,
+          kind: names.kind,
+          namespaced: scope !== 'Cluster',
+          verbs: ['get', 'list', 'create', 'patch', 'update', 'delete'],
+          preferred: !!v.storage,
+          pending: true,
+        });
+      }
+    }
+    const backed = new Set([...this.crdBacked, ...(crds as any[]).map((c) => `${c.spec?.names?.plural}.${c.spec?.group}`)]);
+    return new Discovery([...this.resources, ...extra], this.serverVersion, backed);
   }
 
   /** The resource serving `apiVersion`/`kind`, or undefined when the server lacks it. */

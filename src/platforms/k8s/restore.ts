@@ -77,9 +77,10 @@ export async function restoreToCluster(
   const conflict = (request.conflict ?? 'fail') as ConflictPolicy;
   if (!conflictPolicies.includes(conflict)) throw usageError(`--conflict must be one of ${conflictPolicies.join(', ')}`, '--conflict');
   const input = request.objects ?? (await bundle.objects());
-  const discovery = await Discovery.load(client).catch((err) => {
+  const served = await Discovery.load(client).catch((err) => {
     throw apiFailure(err, client.server);
   });
+  const discovery = served.withDefinitions(input.filter((o) => o.kind === 'CustomResourceDefinition'));
   // Chart templates carry no namespace; the manifest remembers where the app came from.
   const sourceNs = input.find((o) => o.metadata.namespace)?.metadata.namespace ?? bundle.manifest?.source?.namespace;
   const namespace = request.namespace ?? sourceNs ?? client.config.getContextObject(client.contextName)?.namespace ?? 'default';
@@ -115,6 +116,9 @@ export async function restoreToCluster(
     const late = plan.items.filter((i) => !early.includes(i));
     for (const item of early) await tx.apply(item, namespace);
     const timeoutMs = (request.waitTimeoutSeconds ?? 300) * 1000;
+    // Custom resources can only be created once their definitions are served.
+    const definitions = early.filter((i) => i.object.kind === 'CustomResourceDefinition' && i.action !== 'skip');
+    await waitReady(client, definitions.map((i) => waitTarget(i, namespace)), timeoutMs, 'definitions to be established', ctx);
     const claims = early.filter((i) => i.object.kind === 'PersistentVolumeClaim');
     await waitReady(client, claims.map((i) => waitTarget(i, namespace)), timeoutMs, 'claims to bind', ctx);
     lap('apply-storage');
@@ -212,6 +216,10 @@ async function dryRun(client: KubeClient, plan: Plan, ctx: RunContext): Promise<
   }
   for (const item of plan.items) {
     if (item.action === 'skip' || (plan.createNamespace && item.resource.namespaced)) continue;
+    if (item.resource.pending) {
+      ctx.log.info(`dry run: ${item.object.kind}/${item.object.metadata.name} checked by pre-flight only (its CRD is not applied in a dry run)`);
+      continue;
+    }
     try {
       await client.request('PATCH', resourcePath(item.resource, item.resource.namespaced ? plan.namespace : undefined, item.object.metadata.name), {
         body: item.object,

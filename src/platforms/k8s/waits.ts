@@ -8,6 +8,8 @@ import { sleep, type KubeClient } from './client.js';
  * (shown on the status line). Kinds not listed are ready once applied.
  */
 export const readinessRules: Readonly<Record<string, (o: any) => string | undefined>> = {
+  CustomResourceDefinition: (o) =>
+    (o.status?.conditions ?? []).some((c: any) => c.type === 'Established' && c.status === 'True') ? undefined : 'not established',
   PersistentVolumeClaim: (o) => (o.status?.phase === 'Bound' ? undefined : `phase ${o.status?.phase ?? 'unknown'}`),
   Deployment: (o) => rollout(o, o.status?.updatedReplicas, o.status?.availableReplicas),
   StatefulSet: (o) => rollout(o, o.status?.updatedReplicas ?? o.status?.currentReplicas, o.status?.readyReplicas),
