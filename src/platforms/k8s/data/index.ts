@@ -63,4 +63,5 @@ export { captureVolumes, packCommand, type VolumeCapture, type VolumeCaptureOpti
 export { restoreVolumes, type DataRestoreOptions } from './restore.js';
 export { defaultMoverImage, Mover, moverLabel } from './mover.js';
 export { quiesceModes, replicasAnnotation, hookAnnotations, type QuiesceMode } from './quiesce.js';
+export { fitClaimSizes, neededBytes, headroom, type SizeChange } from './claim-size.js';
 export { execStream, execWithInput, execText } from './exec.js';

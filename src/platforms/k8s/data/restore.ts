@@ -3,6 +3,8 @@ import { FatchartError, usageError } from '../../../errors.js';
 import type { DataRestoreInput, DataRestoreResult } from '../restore.js';
 import { execText, execWithInput } from './exec.js';
 import { defaultMoverImage, Mover, moverName } from './mover.js';
+import { parseQuantity } from '../quantity.js';
+import { neededBytes } from './claim-size.js';
 import { compareWithIndex, parseVerifyOutput, restoreCommand, verifyCommand } from './verify.js';
 
 export interface DataRestoreOptions {
@@ -31,6 +33,12 @@ export async function restoreVolumes(input: DataRestoreInput, options: DataResto
     if (ctx.signal.aborted) throw new FatchartError('interrupted', 'interrupted before restoring data', { subject: `volume ${v.name}` });
     const subject = `volume ${v.name}`;
     const image = options.moverImage ?? defaultMoverImage;
+    // A claim too small for the data would fail half-way through tar: say so before writing.
+    const live = await client.get(`/api/v1/namespaces/${namespace}/persistentvolumeclaims/${v.name}`, { allow404: true });
+    const capacity = live?.status?.capacity?.storage;
+    if (capacity && parseQuantity(capacity) < v.stats.dataBytes) {
+      throw new FatchartError('platform', `the bound volume holds ${capacity}, the data needs ${v.stats.dataBytes} bytes; request at least ${neededBytes(v.stats.dataBytes) / 2 ** 20}Mi`, { subject: `PersistentVolumeClaim/${v.name}` });
+    }
     const name = moverName(v.name);
     const record = journal.append({ type: 'create', target: { apiVersion: 'v1', kind: 'Pod', resource: 'pods', namespaced: true, namespace, name } });
     let mover: Mover;
