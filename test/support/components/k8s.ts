@@ -88,6 +88,11 @@ function makeLab(kubeconfig: string, isLab: boolean): KubeLab {
       throw new Error(`kubectl ${args.join(' ')}: ${(err as { stderr?: string }).stderr ?? err}`);
     }
   };
+  let minor: number | undefined;
+  const tokenSecrets = async () => {
+    minor ??= Number(JSON.parse(await kubectl(['version', '-o', 'json'])).serverVersion.minor.replace(/\D/g, ''));
+    return minor < 24;
+  };
   const lab: KubeLab = {
     kubeconfig,
     isLab,
@@ -100,10 +105,12 @@ function makeLab(kubeconfig: string, isLab: boolean): KubeLab {
       const name = `${prefix}-${Math.random().toString(36).slice(2, 8)}`;
       await kubectl(['create', 'namespace', name]);
       namespaces.push(name);
-      // Pods are refused until the namespace's default ServiceAccount has its token (1.20).
+      // Pods are refused until the namespace's default ServiceAccount exists, and before 1.24
+      // until it also has its token secret (the lab is 1.20; newer servers make no such secret).
+      const legacyTokens = await tokenSecrets();
       for (let i = 0; i < 60; i++) {
         const sa = await kubectl(['get', 'serviceaccount', 'default', '-n', name, '-o', 'json']).catch(() => '');
-        if (sa && JSON.parse(sa).secrets?.length) break;
+        if (sa && (!legacyTokens || JSON.parse(sa).secrets?.length)) break;
         await new Promise((r) => setTimeout(r, 250));
       }
       return name;
@@ -141,7 +148,7 @@ function makeLab(kubeconfig: string, isLab: boolean): KubeLab {
     async cleanup() {
       // Namespaces finish terminating in the background; nothing reuses their names.
       for (const ns of namespaces.splice(0)) await kubectl(['delete', 'namespace', ns, '--wait=false']).catch(() => {});
-      for (const pv of volumes.splice(0)) await kubectl(['delete', 'pv', pv, '--wait=true', '--timeout=60s']).catch(() => {});
+      for (const pv of volumes.splice(0)) await kubectl(['delete', 'pv', pv, '--wait=false']).catch(() => {});
     },
   };
   return lab;
