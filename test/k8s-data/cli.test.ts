@@ -100,8 +100,8 @@ describe.skipIf(!lab)('k8s data: the multi-tier app with data packs and unpacks 
       await rolledOut(source);
       const expected = await listings(source);
       if (mode.quiesce === 'hooks') {
-        expect(expected['redis-data']).toMatch(/ flushed-by-pre-hook\n/);
-        await exec(source, 'deployment/redis', 'test -e /tmp/post-hook-ran');
+        expect(expected['redis-data']).toMatch(/ \.\/flushed-by-pre-hook\n/);
+        for (const m of mounts) await exec(source, m.workload, 'test -e /tmp/post-hook-ran');
       }
       // Nothing of fatchart's is left in the source.
       expect(await k.kubectl(['get', 'pods', '-n', source, '-l', 'fatchart.io/mover', '-o', 'name'])).toBe('');

@@ -11,6 +11,7 @@ import { conflictPolicies, preflight, type ConflictPolicy, type Plan, type Plann
 import { rollbackJournal } from './rollback.js';
 import { waitReady } from './waits.js';
 import { podSpecOf } from './graph.js';
+import { fitClaimSizes } from './data/claim-size.js';
 
 export const fieldManager = 'fatchart';
 
@@ -76,7 +77,11 @@ export async function restoreToCluster(
   };
   const conflict = (request.conflict ?? 'fail') as ConflictPolicy;
   if (!conflictPolicies.includes(conflict)) throw usageError(`--conflict must be one of ${conflictPolicies.join(', ')}`, '--conflict');
-  const input = request.objects ?? (await bundle.objects());
+  const blueprints = request.objects ?? (await bundle.objects());
+  // Claims hold at least the bundle's data (plus headroom) when their size is unknown or too small.
+  const sized = bundle.manifest ? fitClaimSizes(blueprints, bundle.manifest.volumes) : { objects: blueprints, changes: [] };
+  for (const c of sized.changes) ctx.log.info(`PersistentVolumeClaim/${c.claim}: request ${c.from ?? 'unset'} -> ${c.to} (the data it must hold, with headroom)`);
+  const input = sized.objects;
   const served = await Discovery.load(client).catch((err) => {
     throw apiFailure(err, client.server);
   });

@@ -21,6 +21,8 @@ export interface MoverOptions {
   namespace: string;
   claim: string;
   image: string;
+  /** Tried in order when `image` cannot be pulled (the app's own images, see images.ts). */
+  fallbackImages?: string[];
   readOnly: boolean;
   /** Node the claim is attached to (ReadWriteOnce claims in use); undefined lets the scheduler pick. */
   node?: string;
@@ -29,6 +31,9 @@ export interface MoverOptions {
 
 /** Container states that will not get better by waiting. */
 const hopeless = new Set(['ErrImagePull', 'ImagePullBackOff', 'InvalidImageName', 'CreateContainerConfigError', 'CreateContainerError', 'CrashLoopBackOff']);
+const pullFailures = new Set(['ErrImagePull', 'ImagePullBackOff']);
+
+class PullFailure extends FatchartError {}
 
 export function moverManifest(name: string, o: MoverOptions): Record<string, unknown> {
   return {
@@ -73,22 +78,30 @@ export class Mover {
     readonly ref: PodRef,
   ) {}
 
-  /** `name` lets a caller journal the pod before it exists (see moverName). */
+  /**
+   * `name` lets a caller journal the pod before it exists (see moverName); a fallback image
+   * reuses it, the pod of the failed image being deleted first.
+   */
   static async start(client: KubeClient, o: MoverOptions, ctx: RunContext, name = moverName(o.claim)): Promise<Mover> {
-    const mover = new Mover(client, { namespace: o.namespace, pod: name, container });
-    try {
-      await client.request('POST', `/api/v1/namespaces/${o.namespace}/pods`, { body: moverManifest(name, o) });
-    } catch (err) {
-      throw platformError(`cannot create the mover pod: ${(err as Error).message}`, `PersistentVolumeClaim/${o.claim}`, err);
+    const images = [o.image, ...(o.fallbackImages ?? []).filter((i) => i !== o.image)];
+    for (const [i, image] of images.entries()) {
+      const mover = new Mover(client, { namespace: o.namespace, pod: name, container });
+      try {
+        await client.request('POST', `/api/v1/namespaces/${o.namespace}/pods`, { body: moverManifest(name, { ...o, image }) });
+      } catch (err) {
+        throw platformError(`cannot create the mover pod: ${(err as Error).message}`, `PersistentVolumeClaim/${o.claim}`, err);
+      }
+      ctx.log.debug(`mover ${name} (${image}) for claim ${o.claim}${o.node ? ` on node ${o.node}` : ''}`);
+      try {
+        await mover.waitRunning({ ...o, image }, ctx);
+        return mover;
+      } catch (err) {
+        await mover.delete(true);
+        if (!(err instanceof PullFailure) || i === images.length - 1) throw err;
+        ctx.log.warn(`mover image ${image} cannot be pulled; trying the app's own image ${images[i + 1]}`);
+      }
     }
-    ctx.log.debug(`mover ${name} for claim ${o.claim}${o.node ? ` on node ${o.node}` : ''}`);
-    try {
-      await mover.waitRunning(o, ctx);
-    } catch (err) {
-      await mover.delete();
-      throw err;
-    }
-    return mover;
+    throw new Error('unreachable: no mover image');
   }
 
   private async waitRunning(o: MoverOptions, ctx: RunContext): Promise<void> {
@@ -104,6 +117,7 @@ export class Mover {
       const waiting = state.waiting?.reason as string | undefined;
       if (pod.status?.phase === 'Failed' || pod.status?.phase === 'Succeeded' || (waiting && hopeless.has(waiting))) {
         const detail = state.waiting?.message ?? state.terminated?.reason ?? pod.status?.reason ?? pod.status?.phase;
+        if (waiting && pullFailures.has(waiting)) throw new PullFailure('platform', `mover image ${o.image} cannot be pulled: ${detail}; choose one the nodes can pull with --mover-image`, { subject });
         throw platformError(`mover pod ${this.ref.pod} (image ${o.image}) cannot run: ${waiting ?? pod.status?.phase}: ${detail}; choose an image the nodes can run with --mover-image`, subject);
       }
       last = waiting ?? pod.status?.conditions?.find((c: any) => c.status === 'False')?.message ?? pod.status?.phase ?? 'Pending';
@@ -116,11 +130,13 @@ export class Mover {
     return `/api/v1/namespaces/${this.ref.namespace}/pods/${this.ref.pod}`;
   }
 
-  async delete(): Promise<void> {
+  /** `wait`: until the pod is gone, so its name can be reused. */
+  async delete(wait = false): Promise<void> {
     if (this.deleted) return;
     this.deleted = true;
     try {
       await this.client.request('DELETE', this.path, { query: { gracePeriodSeconds: '0' }, allow404: true });
+      for (let i = 0; wait && i < 120 && (await this.client.get(this.path, { allow404: true })); i++) await sleep(500);
     } catch (err) {
       if (!(err instanceof ApiError && err.status === 404)) process.emitWarning(`could not delete mover pod ${this.ref.pod}: ${(err as Error).message}`);
     }

@@ -7,6 +7,7 @@ import type { KubeClient } from '../client.js';
 import { execStream } from './exec.js';
 import { attachedNode, defaultMoverImage, Mover, moverMount } from './mover.js';
 import { consistencyOf, parseQuiesce, Quiescer } from './quiesce.js';
+import { claimImages } from './images.js';
 import { claimUsers, listPods, type ClaimUsers } from './workloads.js';
 
 export interface VolumeCaptureOptions {
@@ -47,6 +48,8 @@ export async function captureVolumes(client: KubeClient, claims: readonly KubeOb
   const quiescer = new Quiescer(client, client.config, o.namespace, mode, ctx);
   const movers = new Map<string, Promise<Mover>>();
   let released = false;
+  /** Movers being deleted and post hooks running after a finished stream; release() awaits them. */
+  const finishing: Promise<void>[] = [];
 
   const moverFor = (claim: KubeObject): Promise<Mover> => {
     let m = movers.get(claim.metadata.name);
@@ -55,7 +58,8 @@ export async function captureVolumes(client: KubeClient, claims: readonly KubeOb
         await quiescer.before(claim.metadata.name, users.get(claim.metadata.name)!);
         // Placement after quiescing: scaled-down writers no longer pin the claim to a node.
         const node = attachedNode(claim, await listPods(client, o.namespace));
-        return Mover.start(client, { namespace: o.namespace, claim: claim.metadata.name, image, readOnly: true, node }, ctx);
+        const fallbackImages = claimImages(users.get(claim.metadata.name)!.pods, claim.metadata.name);
+        return Mover.start(client, { namespace: o.namespace, claim: claim.metadata.name, image, fallbackImages, readOnly: true, node }, ctx);
       })();
       m.catch(() => {});
       movers.set(claim.metadata.name, m);
@@ -88,7 +92,7 @@ export async function captureVolumes(client: KubeClient, claims: readonly KubeOb
         const mover = await moverFor(claim);
         const stream = await execStream(client.config, mover.ref, packCommand, `volume ${name}`, ctx.signal);
         // The mover stays for a retry until the stream succeeded; release() deletes it otherwise.
-        stream.once('end', () => void finish(claim));
+        stream.once('end', () => finishing.push(finish(claim).catch((err) => ctx.log.warn(`after volume ${name}: ${(err as Error).message}`))));
         return stream;
       },
     };
@@ -98,6 +102,7 @@ export async function captureVolumes(client: KubeClient, claims: readonly KubeOb
     volumes,
     async release() {
       released = true;
+      await Promise.all(finishing);
       const pending = [...movers.values()];
       movers.clear();
       await Promise.all(pending.map((m) => m.then((x) => x.delete(), () => {})));

@@ -85,10 +85,11 @@ export class Quiescer {
   /** Resumes everything still quiesced; never throws (it runs in a finally). */
   async release(): Promise<string[]> {
     const problems: string[] = [];
-    for (const { pod } of this.hooked.values()) {
+    const hooked = [...this.hooked.values()];
+    this.hooked.clear();
+    for (const { pod } of hooked) {
       await this.hook('post', pod).catch((err) => problems.push(`post hook of pod ${pod.metadata.name}: ${(err as Error).message}`));
     }
-    this.hooked.clear();
     for (const { workload, replicas } of this.scaled.values()) {
       try {
         await this.client.request('PATCH', workload.path, {

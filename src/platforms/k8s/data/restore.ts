@@ -5,6 +5,7 @@ import { execText, execWithInput } from './exec.js';
 import { defaultMoverImage, Mover, moverName } from './mover.js';
 import { parseQuantity } from '../quantity.js';
 import { neededBytes } from './claim-size.js';
+import { claimImages } from './images.js';
 import { compareWithIndex, parseVerifyOutput, restoreCommand, verifyCommand } from './verify.js';
 
 export interface DataRestoreOptions {
@@ -28,6 +29,8 @@ export async function restoreVolumes(input: DataRestoreInput, options: DataResto
   const todo = volumes.filter((v) => (!only || v.name === only) && claimNames.has(v.name));
   for (const v of volumes) if (!claimNames.has(v.name) && (!only || v.name === only)) ctx.log.warn(`volume ${v.name}: no claim of that name on the target; its data is not restored`);
 
+  // The blueprints as this target gets them (images possibly rewritten): the app's own images are the mover's fallback.
+  const objects = request.objects ?? (await bundle.objects());
   const result: DataRestoreResult = { volumes: 0, files: 0, bytes: 0, digestsVerified: todo.length > 0 };
   for (const v of todo) {
     if (ctx.signal.aborted) throw new FatchartError('interrupted', 'interrupted before restoring data', { subject: `volume ${v.name}` });
@@ -43,7 +46,7 @@ export async function restoreVolumes(input: DataRestoreInput, options: DataResto
     const record = journal.append({ type: 'create', target: { apiVersion: 'v1', kind: 'Pod', resource: 'pods', namespaced: true, namespace, name } });
     let mover: Mover;
     try {
-      mover = await Mover.start(client, { namespace, claim: v.name, image, readOnly: false }, ctx, name);
+      mover = await Mover.start(client, { namespace, claim: v.name, image, fallbackImages: claimImages(objects, v.name), readOnly: false }, ctx, name);
     } catch (err) {
       journal.append({ type: 'undone', step: record.seq });
       throw err;
