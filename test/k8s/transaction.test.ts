@@ -56,7 +56,7 @@ describe.skipIf(!lab)('k8s: unpack is a transaction (real API server behind a fa
     target = await k.namespace('fc-txt');
     // A pool of volumes, two per restore attempt: a claim deleted by a rollback leaves its
     // volume Released, and recycling volumes in between would only test the PV controller.
-    for (let i = 0; i < 2 * (objects.length + 6); i++) await k.persistentVolume(`${target}-${i}`);
+    for (let i = 0; i < 2 * 6; i++) await k.persistentVolume(`${target}-${i}`);
   });
   afterAll(async () => {
     await proxy?.close();
@@ -64,19 +64,35 @@ describe.skipIf(!lab)('k8s: unpack is a transaction (real API server behind a fa
   });
 
   it('a write failing at each step leaves the namespace exactly as before', async () => {
-    const before = await k.snapshot(target);
-    for (let step = 1; step <= objects.length; step++) {
-      proxy.reset();
-      // From this write on the server fails; retries do not help, rollback (DELETE/PUT) works.
-      proxy.inject({ match: (r) => r.method === 'PATCH' && r.nth >= step, action: { type: 'status', status: 500 } });
-      const { run, ctx } = restore();
-      const err = await run.then(() => undefined, (e) => e);
-      expect(err, `step ${step}`).toBeInstanceOf(FatchartError);
-      expect(err.code).toBe('platform');
-      expect(err.message).toMatch(new RegExp(`rolled back: deleted ${step - 1}, restored 0$`));
-      expect(ctx.lines.filter((l) => l.startsWith('created '))).toHaveLength(step - 1);
-      expect(await k.snapshot(target), `after a failure at step ${step}`).toEqual(before);
-    }
+    // Every step gets its own namespace, volumes and proxy, so the steps run side by side:
+    // each rollback waits for the API server's foreground deletion of workloads and pods,
+    // which is what makes a sequential sweep slow, not the number of steps.
+    const server = new KubeClient({ kubeconfig: k.kubeconfig }).server;
+    const steps = objects.map((_, i) => i + 1);
+    await inBatches(steps, 5, async (step) => {
+      const ns = await k.namespace(`fc-txp${step}`);
+      await k.persistentVolume(`${ns}-a`);
+      await k.persistentVolume(`${ns}-b`);
+      const before = await k.snapshot(ns);
+      const stepProxy = await FaultProxy.start(server);
+      try {
+        // From this write on the server fails; retries do not help, rollback (DELETE/PUT) works.
+        stepProxy.inject({ match: (r) => r.method === 'PATCH' && r.nth >= step, action: { type: 'status', status: 500 } });
+        const ctx = recordingContext();
+        const client = new KubeClient({ kubeconfig: kubeconfigVia(k.kubeconfig, stepProxy.url, tempDir(`fc-tx${step}-`)), retries: 1 });
+        const err = await restoreToCluster(noBundle, { namespace: ns, objects, journal: join(dir, `step${step}.jsonl`), waitTimeoutSeconds: 60 }, ctx, {}, client).then(
+          () => undefined,
+          (e) => e,
+        );
+        expect(err, `step ${step}`).toBeInstanceOf(FatchartError);
+        expect(err.code).toBe('platform');
+        expect(err.message).toMatch(new RegExp(`rolled back: deleted ${step - 1}, restored 0$`));
+        expect(ctx.lines.filter((l) => l.startsWith('created '))).toHaveLength(step - 1);
+        expect(await k.snapshot(ns), `after a failure at step ${step}`).toEqual(before);
+      } finally {
+        await stepProxy.close();
+      }
+    });
   }, 900_000);
 
   it('retries throttling, server errors, dropped connections and slow answers, then succeeds', async () => {
@@ -145,3 +161,12 @@ describe.skipIf(!lab)('k8s: unpack is a transaction (real API server behind a fa
     await k.kubectl(['delete', 'configmap', 'blee', '-n', target]);
   });
 });
+
+/** Runs `work` over `items`, at most `size` at a time; every failure is reported. */
+async function inBatches<T>(items: T[], size: number, work: (item: T) => Promise<void>): Promise<void> {
+  for (let i = 0; i < items.length; i += size) {
+    const results = await Promise.allSettled(items.slice(i, i + size).map(work));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+}
