@@ -1,4 +1,5 @@
 import type { KubeObject } from '../../model/object.js';
+import { podSpecPaths } from '../../model/resources.js';
 
 /**
  * THE cleaning rule table: every field fatchart removes from a live object before it becomes a
@@ -39,18 +40,6 @@ export interface CleanRule {
   why: string;
 }
 
-/** Where each workload kind keeps its pod spec. */
-export const podSpecPaths: Readonly<Record<string, readonly string[]>> = {
-  Pod: ['spec'],
-  Deployment: ['spec', 'template', 'spec'],
-  StatefulSet: ['spec', 'template', 'spec'],
-  DaemonSet: ['spec', 'template', 'spec'],
-  ReplicaSet: ['spec', 'template', 'spec'],
-  ReplicationController: ['spec', 'template', 'spec'],
-  Job: ['spec', 'template', 'spec'],
-  DeploymentConfig: ['spec', 'template', 'spec'],
-  CronJob: ['spec', 'jobTemplate', 'spec', 'template', 'spec'],
-};
 
 const tokenMountPath = '/var/run/secrets/kubernetes.io/serviceaccount';
 const tokenVolume = /-token-[a-z0-9]{5}$/;

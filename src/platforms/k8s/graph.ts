@@ -1,5 +1,5 @@
 import type { KubeObject } from '../../model/object.js';
-import { podSpecPaths } from './clean-rules.js';
+import { podSpecPaths } from '../../model/resources.js';
 import { derivedReason } from './derived-rules.js';
 import { fromLabelSelector, mapSelects, matches, type Requirement } from './selector.js';
 

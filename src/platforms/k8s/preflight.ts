@@ -2,7 +2,7 @@ import { FatchartError } from '../../errors.js';
 import { apiGroup, type KubeObject } from '../../model/object.js';
 import type { RunContext } from '../../util/context.js';
 import type { KubeClient } from './client.js';
-import { podSpecPaths } from './clean-rules.js';
+import { podSpecPaths } from '../../model/resources.js';
 import { resourcePath, type ApiResource, type Discovery } from './discovery.js';
 import { podSpecOf } from './graph.js';
 import { parseQuantity } from './quantity.js';
@@ -148,6 +148,7 @@ const replicaRules: Readonly<Record<string, (o: any) => number>> = {
   DaemonSet: () => 1,
   Job: (o) => o.spec?.parallelism ?? 1,
   CronJob: () => 0,
+  PodTemplate: () => 0,
 };
 
 function demandOf(items: PlannedObject[]): Demand {
