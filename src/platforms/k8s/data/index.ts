@@ -41,6 +41,7 @@ export async function captureWithData(
       moverImage: moverImage(request.moverImage),
       parallel: request.parallel,
       only: request.onlyVolume ? [request.onlyVolume] : undefined,
+      appObjects: capture.model.objects,
     },
     ctx,
   );

@@ -19,6 +19,8 @@ export interface VolumeCaptureOptions {
   parallel?: number;
   /** Only these claims (by name); default all. */
   only?: string[];
+  /** The app's objects: their containers' images are the mover's fallback (see images.ts). */
+  appObjects?: readonly KubeObject[];
 }
 
 export interface VolumeCapture {
@@ -58,7 +60,7 @@ export async function captureVolumes(client: KubeClient, claims: readonly KubeOb
         await quiescer.before(claim.metadata.name, users.get(claim.metadata.name)!);
         // Placement after quiescing: scaled-down writers no longer pin the claim to a node.
         const node = attachedNode(claim, await listPods(client, o.namespace));
-        const fallbackImages = claimImages(users.get(claim.metadata.name)!.pods, claim.metadata.name);
+        const fallbackImages = claimImages([...users.get(claim.metadata.name)!.pods, ...(o.appObjects ?? [])], claim.metadata.name);
         return Mover.start(client, { namespace: o.namespace, claim: claim.metadata.name, image, fallbackImages, readOnly: true, node }, ctx);
       })();
       m.catch(() => {});
