@@ -33,6 +33,8 @@ const sendBufferLimit = 8 << 20;
 const readHighWaterMark = 4 << 20;
 /** A send buffer that does not move for this long means the remote side stopped reading. */
 const stallTimeoutMs = 60_000;
+/** How long the send buffer may stand still before asking the caller why. */
+const probeAfterMs = 2_000;
 
 /** Exit code from the status the server sends at the end of an exec (`Success`, or `ExitCode` cause). */
 export function exitCodeOf(status: V1Status): number {
@@ -129,6 +131,12 @@ export async function execWithInput(
   subject: string,
   signal?: AbortSignal,
   onSent?: (bytes: number) => void,
+  /**
+   * Asked when the send buffer has not moved for a few seconds: returns why the command stopped
+   * reading (it ended), or undefined. Before the v5 protocol a command that exits with stdin
+   * still open may not get its status frame through, so this is how an early exit is noticed.
+   */
+  whyStalled?: () => Promise<string | undefined>,
 ): Promise<void> {
   const stdin = new PassThrough();
   let ws: WebSocket;
@@ -163,11 +171,16 @@ export async function execWithInput(
   const drain = async (limit: number) => {
     let last = ws.bufferedAmount;
     let since = Date.now();
+    let probed = false;
     while (ws.bufferedAmount > limit) {
       ended();
       if (signal?.aborted) throw platformError('interrupted', subject);
-      if (ws.bufferedAmount !== last) [last, since] = [ws.bufferedAmount, Date.now()];
-      else if (Date.now() - since > stallTimeoutMs) throw platformError(`${ref.pod} stopped reading its input for ${stallTimeoutMs / 1000}s${stderr ? `: ${stderr.trim()}` : ''}`, subject);
+      if (ws.bufferedAmount !== last) [last, since, probed] = [ws.bufferedAmount, Date.now(), false];
+      else if (whyStalled && !probed && Date.now() - since > probeAfterMs) {
+        probed = true;
+        const why = await whyStalled();
+        if (why) throw platformError(`${why}${stderr ? `: ${stderr.trim()}` : ''}`, subject);
+      } else if (Date.now() - since > stallTimeoutMs) throw platformError(`${ref.pod} stopped reading its input for ${stallTimeoutMs / 1000}s${stderr ? `: ${stderr.trim()}` : ''}`, subject);
       await new Promise((r) => setTimeout(r, 5));
     }
   };

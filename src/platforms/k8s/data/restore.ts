@@ -6,7 +6,7 @@ import { defaultMoverImage, Mover, moverName } from './mover.js';
 import { parseQuantity } from '../quantity.js';
 import { neededBytes } from './claim-size.js';
 import { claimImages } from './images.js';
-import { compareWithIndex, parseVerifyOutput, restoreCommand, verifyCommand } from './verify.js';
+import { compareWithIndex, parseVerifyOutput, restoreCommand, untarResult, verifyCommand } from './verify.js';
 
 export interface DataRestoreOptions {
   moverImage?: string;
@@ -53,7 +53,12 @@ export async function restoreVolumes(input: DataRestoreInput, options: DataResto
     }
     const progress = ctx.progress.start(`restore volume ${v.name}`, v.stats.dataBytes);
     try {
-      await execWithInput(client.config, mover.ref, restoreCommand, bundle.volumeTar(v.name), subject, ctx.signal, (n) => progress.advance(n));
+      const ref = mover.ref;
+      const whyStalled = async () => {
+        const rc = (await execText(client.config, ref, ['sh', '-c', `cat ${untarResult} 2>/dev/null || true`], subject).catch(() => '')).trim();
+        return rc ? `tar -x exited with ${rc} before reading all its input` : undefined;
+      };
+      await execWithInput(client.config, ref, restoreCommand, bundle.volumeTar(v.name), subject, ctx.signal, (n) => progress.advance(n), whyStalled);
       const index: IndexRecord[] = [];
       for await (const rec of bundle.volumeIndex(v.name)) index.push(rec);
       const live = parseVerifyOutput(await execText(client.config, mover.ref, verifyCommand, subject, ctx.signal));
