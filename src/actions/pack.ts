@@ -30,6 +30,8 @@ export async function pack(options: PackOptions, ctx: RunContext): Promise<Write
   const capture = await driver.source.capture(options, ctx);
   let slots: PackSlots | undefined;
   try {
+    // Sources that cannot checkpoint leave `checkpoints` unset: say so rather than pack without them.
+    if (options.checkpoint && !capture.checkpoints) throw new FatchartError('usage', `--checkpoint: the ${options.source} source cannot take checkpoints; store existing exports with --checkpoint-archive FILE`);
     const out = resolve(options.out ?? `${basename(capture.model.app.name)}.fatchart${options.encrypt ? '.age' : ''}`);
     // Before --exclude-secrets: the app's imagePullSecrets are the registries' credentials.
     slots = await packSlots(options, capture, dirname(out), ctx);

@@ -43,6 +43,10 @@ export async function unpack(
     // Images go first: the blueprints the driver writes or applies must already point at them.
     const objects = options.planOnly || options.dryRun ? converted : await deliverImages(reader, converted, options.target, options, ctx);
     const report = await driver.target.restore(reader, { ...options, objects }, ctx);
+    // Targets that restore checkpoints report on them; the others start every container cold.
+    if (reader.manifest.checkpoints.length && !report.checkpoints && !options.planOnly && !options.dryRun) {
+      ctx.log.warn(`the ${options.target} target does not restore checkpoints: ${reader.manifest.checkpoints.map((c) => c.container).join(', ')} start cold`);
+    }
     return { ...report, identity: reader.identity, signature: opened.signature };
   } catch (err) {
     throw opened.explain(err);

@@ -7,7 +7,7 @@
  * the differing fact, or with --checkpoint-fallback cold started cold, and the CLI says which.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -23,16 +23,25 @@ const run = promisify(execFile);
 const ready = await needs('checkpoints through the CLI', criuProbe, dockerProbe, composeProbe);
 
 // `$$` is Compose's escape for a literal `$`. The count goes to stdout and to the volume.
-const composeFile = (image: string) => `services:
+const composeFile = (image: string, more = '') => `services:
   counter:
     image: ${image}
     network_mode: none
     command: ["sh", "-c", "i=0; while true; do i=$$((i+1)); echo $$i; echo $$i >> /data/count; sleep 0.5; done"]
     volumes:
       - data:/data
-volumes:
+${more}volumes:
   data: {}
 `;
+const otherService = (image: string) => `  other:\n    image: ${image}\n    network_mode: none\n    command: ["sleep", "3600"]\n`;
+
+/** The numbers the counter appended to /data/count. */
+async function countFile(container: Docker.Container): Promise<number[]> {
+  const exec = await container.exec({ Cmd: ['cat', '/data/count'], AttachStdout: true });
+  const chunks: Buffer[] = [];
+  for await (const c of await exec.start({})) chunks.push(c as Buffer);
+  return demux(Buffer.concat(chunks)).split('\n').filter(Boolean).map(Number);
+}
 
 describe.skipIf(!ready)('pack --checkpoint → unpack --target compose: the counter resumes', () => {
   let docker: DockerComponent;
@@ -41,6 +50,7 @@ describe.skipIf(!ready)('pack --checkpoint → unpack --target compose: the coun
   const source = `fcpsrc${process.pid}`;
   const target = `fcpdst${process.pid}`;
   const cold = `fcpcold${process.pid}`;
+  const moved = [`fcpmvsrc${process.pid}`, `fcpmvdst${process.pid}`];
   const compose = (project: string, cwd: string, ...args: string[]) =>
     run('docker-compose', ['-p', project, ...args], { cwd, env: docker.env });
   const cli = (...args: string[]) => runCli(args, { cwd: dir, env: docker.env });
@@ -54,14 +64,14 @@ describe.skipIf(!ready)('pack --checkpoint → unpack --target compose: the coun
 
   afterAll(async () => {
     if (!dir) return;
-    for (const [p, cwd] of [[source, dir], [target, join(dir, 'out')], [cold, join(dir, 'cold')]] as const) {
+    for (const [p, cwd] of [[source, dir], [target, join(dir, 'out')], [cold, join(dir, 'cold')], [moved[0]!, join(dir, 'two')], [moved[1]!, join(dir, 'moved')]] as const) {
       await compose(p, cwd, 'down', '-v').catch(() => {});
     }
     await rm(dir, { recursive: true, force: true });
   });
 
-  const containerOf = async (project: string) => {
-    const [c] = await engine.listContainers({ all: true, filters: { label: [`com.docker.compose.project=${project}`] } });
+  const containerOf = async (project: string, service = 'counter') => {
+    const [c] = await engine.listContainers({ all: true, filters: { label: [`com.docker.compose.project=${project}`, `com.docker.compose.service=${service}`] } });
     expect(c).toBeDefined();
     return engine.getContainer(c!.Id);
   };
@@ -101,17 +111,37 @@ describe.skipIf(!ready)('pack --checkpoint → unpack --target compose: the coun
     // Left running (the default), the source wrote on between the dump and the volume copy: those
     // numbers come again once the resumed process reaches them (--checkpoint-stop avoids that).
     expect(info.Mounts.find((m) => m.Destination === '/data')?.Name).toBe(`${target}_data`);
-    const exec = await restored.exec({ Cmd: ['cat', '/data/count'], AttachStdout: true });
-    const stream = await exec.start({});
-    const chunks: Buffer[] = [];
-    for await (const c of stream) chunks.push(c as Buffer);
-    const numbers = demux(Buffer.concat(chunks)).split('\n').filter(Boolean).map(Number);
+    const numbers = await countFile(restored);
     expect(numbers.length).toBeGreaterThan(before.length);
     expect(numbers[0]).toBe(1);
     expect(numbers.slice(1).every((n, i) => n === numbers[i]! + 1 || n <= numbers[i]!)).toBe(true);
     // Compose adopted the resumed container rather than recreating it: still the same process state.
     const ps = await compose(target, join(dir, 'out'), '-f', 'compose.yaml', 'ps', '-q');
     expect(ps.stdout.trim()).toBe(info.Id);
+  });
+
+  it('--checkpoint-stop SERVICE moves only that service, consistently; --up starts the others cold', async () => {
+    await mkdir(join(dir, 'two'));
+    await writeFile(join(dir, 'two', 'compose.yaml'), composeFile(docker.image, otherService(docker.image)));
+    await compose(moved[0]!, join(dir, 'two'), 'up', '-d');
+    await sleep(2000);
+    const packed = await cli('pack', '--source', 'compose', '-f', 'two/compose.yaml', '-p', moved[0]!, '-o', 'moved.fatchart', '--checkpoint-stop', '--checkpoint', 'counter');
+    expect(packed.code).toBe(0);
+    expect(packed.stdout).toMatch(/1 checkpoints/);
+    // Move semantics: the dump stopped the counter; the other service was only paused for the copy.
+    expect((await (await containerOf(moved[0]!)).inspect()).State.Running).toBe(false);
+    expect((await (await containerOf(moved[0]!, 'other')).inspect()).State.Status).toBe('running');
+    await compose(moved[0]!, join(dir, 'two'), 'down', '-v');
+
+    const unpacked = await cli('unpack', 'moved.fatchart', '--target', 'compose', '--out', 'moved', '-p', moved[1]!, '--up');
+    expect(unpacked.code).toBe(0);
+    expect(unpacked.stdout).toContain(`checkpoint ${moved[1]}_counter_1: restored`);
+    await sleep(1500);
+    expect((await (await containerOf(moved[1]!, 'other')).inspect()).State.Status).toBe('running');
+    // Stopped at the dump, the volume was copied at the same instant: one unbroken count.
+    const numbers = await countFile(await containerOf(moved[1]!));
+    expect(numbers.length).toBeGreaterThan(5);
+    expect(numbers).toEqual(numbers.map((_, i) => i + 1));
   });
 
   it.skipIf(!!haveFixtures())('refuses a checkpoint recorded on another CPU, or starts cold with --checkpoint-fallback cold', async () => {

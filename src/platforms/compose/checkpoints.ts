@@ -52,7 +52,8 @@ export function moveContainer(create: Docker.ContainerCreateOptions, move: Proje
   });
   hostConfig.Mounts = hostConfig.Mounts?.map((m) => (m.Source ? { ...m, Source: source(m.Source) } : m));
   if (hostConfig.NetworkMode?.startsWith(`${from}_`)) hostConfig.NetworkMode = `${move.project}_${hostConfig.NetworkMode.slice(from.length + 1)}`;
-  const name = create.name && /^[-_]/.test(create.name.slice(from.length)) && create.name.startsWith(from) ? `${move.project}${create.name.slice(from.length)}` : create.name;
+  // Compose v1 names containers `<project>_<service>_<n>`, v2 `<project>-<service>-<n>`.
+  const name = create.name?.startsWith(from) && /^[-_]/.test(create.name.slice(from.length)) ? `${move.project}${create.name.slice(from.length)}` : create.name;
   return { ...create, name, Labels: labels, HostConfig: hostConfig };
 }
 

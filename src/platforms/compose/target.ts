@@ -45,7 +45,9 @@ export async function restoreCompose(bundle: BundleReader, request: RestoreReque
 
   // Checkpoints resume processes on the restored volumes: without the data, everything starts cold.
   const checkpoints = request.skipData || request.onlyVolume ? [] : bundle.manifest.checkpoints;
-  if (checkpoints.length !== bundle.manifest.checkpoints.length) ctx.log.warn('--skip-data/--only-volume: checkpoints are not restored; every service starts cold');
+  if (checkpoints.length !== bundle.manifest.checkpoints.length) {
+    report.checkpoints = { restored: [], cold: bundle.manifest.checkpoints.map((c) => ({ container: c.container, reason: 'volume data not restored (--skip-data/--only-volume)' })) };
+  }
   const staging = `${out}.partial-${randomBytes(4).toString('hex')}`;
   const needsEngine = plan.volumes.length > 0 || !!request.up || checkpoints.length > 0;
   const engine = needsEngine ? engineClient() : undefined;
@@ -93,6 +95,7 @@ export async function restoreCompose(bundle: BundleReader, request: RestoreReque
     const move: ProjectMove = { project, dir: out, composeFile: COMPOSE_FILE, volumeKeys: plan.volumes.map((v) => v.key) };
     if (checkpoints.length) {
       report.checkpoints = await restoreCheckpoints(bundle, engine!, journal!, move, request.checkpointFallback ?? 'refuse', ctx);
+      if (!request.up && report.checkpoints.restored.length) ctx.log.info(`start the other services with: docker compose -p ${project} up -d --no-recreate (keeps the resumed containers)`);
       timings.checkpoints = performance.now() - t0;
     }
     if (request.up && report.checkpoints?.restored.length) {
