@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { kubeLab, type KubeLab } from '../support/components/k8s.js';
-import { captureWithData } from '../../src/platforms/k8s/data/index.js';
+import { captureWithData, replicasAnnotation } from '../../src/platforms/k8s/data/index.js';
 import { dataRestoreHooks } from '../../src/platforms/k8s/data/index.js';
 import { restoreToCluster } from '../../src/platforms/k8s/restore.js';
 import { writeBundle } from '../../src/bundle/writer.js';
@@ -75,4 +77,33 @@ describe.skipIf(!lab)('k8s data: a varied tree through real mover pods, exec and
     const dstDir = await hostDir(k, volumes, target, 'data');
     expect(await treeOf(dstDir)).toEqual(await treeOf(srcDir));
   }, 600_000);
+
+  it('SIGINT during a pack: exit 130, no archive, no mover left, replicas given back', async (t) => {
+    const cli = resolve('dist/cli/main.js');
+    if (!existsSync(cli)) return t.skip();
+    const out = join(tempDir('fcd-int-'), 'x.fatchart');
+    const child = spawn('node', [cli, 'pack', '--source', 'k8s', '--kubeconfig', k.kubeconfig, '-n', source, '-l', 'app=datatest', '--quiesce', 'scale', '-o', out], {
+      env: { ...process.env, FATCHART_MOVER_IMAGE: labImage },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (c) => (stderr += c));
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    // Interrupt while the 1.1 GiB volume is streaming: the mover is running.
+    for (let i = 0; i < 240; i++) {
+      const running = await k.kubectl(['get', 'pods', '-n', source, '-l', 'fatchart.io/mover', '-o', 'jsonpath={.items[*].status.phase}']);
+      if (running.includes('Running')) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    await new Promise((r) => setTimeout(r, 1500));
+    child.kill('SIGINT');
+    expect(await exited, stderr).toBe(130);
+    expect(existsSync(out)).toBe(false);
+    const pods = JSON.parse(await k.kubectl(['get', 'pods', '-n', source, '-l', 'fatchart.io/mover', '-o', 'json']));
+    expect(pods.items.filter((p: any) => !p.metadata.deletionTimestamp)).toEqual([]);
+    const app = JSON.parse(await k.kubectl(['get', 'deployment', 'app', '-n', source, '-o', 'json']));
+    expect(app.spec.replicas).toBe(1);
+    expect(app.metadata.annotations?.[replicasAnnotation]).toBeUndefined();
+    await waitReady(k, source, 'app');
+  }, 300_000);
 });
