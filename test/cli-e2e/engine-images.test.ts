@@ -14,6 +14,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.js';
 import { composeProbe, dockerProbe, startDocker, type DockerComponent } from '../support/components/docker.js';
 import { needs } from '../support/require.js';
+import { registryProbes, startRegistry } from '../support/components/registry.js';
+import yaml from 'js-yaml';
+import { readFile } from 'node:fs/promises';
 
 const run = promisify(execFile);
 const ready = await needs('engine images through the CLI', dockerProbe, composeProbe);
@@ -59,6 +62,25 @@ describe.skipIf(!ready)('pack --source compose --images referenced → unpack --
     const [c] = await engine.listContainers({ filters: { label: [`com.docker.compose.project=${project}`] } });
     expect(c?.State).toBe('running');
     expect(c?.ImageID).toBe(id);
+  });
+
+  it('unpack --target compose --push-images points the compose file at the registry by digest, and the engine pulls that image from there', async (t) => {
+    if (!(await needs('a target registry', ...registryProbes))) return t.skip();
+    const registry = await startRegistry();
+    try {
+      const pushed = await cli('unpack', 'app.fatchart', '--target', 'compose', '--out', 'pushed', '-p', `${project}p`, '--push-images', `${registry.host}/airgap`);
+      expect(pushed.stderr).not.toMatch(/error/i);
+      expect(pushed.code).toBe(0);
+      const doc = yaml.load(await readFile(join(dir, 'pushed', 'compose.yaml'), 'utf8')) as { services: Record<string, { image: string }> };
+      const ref = Object.values(doc.services)[0]!.image;
+      expect(ref).toMatch(new RegExp(`^${registry.host.replace(/\./g, '\\.')}/airgap/fatchart-cli-e2e/only-local-${process.pid}@sha256:[0-9a-f]{64}$`));
+      // The engine pulls exactly that from the registry (127.0.0.0/8 is plain HTTP for it too).
+      await new Promise((resolve, reject) => engine.pull(ref, {}, (err, stream) => (err ? reject(err) : engine.modem.followProgress(stream!, (e) => (e ? reject(e) : resolve(undefined))))));
+      expect((await engine.getImage(ref).inspect()).Id).toBe((await engine.getImage(image).inspect()).Id);
+      await engine.getImage(ref).remove().catch(() => {});
+    } finally {
+      await registry.stop();
+    }
   });
 
   it('refuses --load-images for a bundle without images, and for a cluster target', async () => {

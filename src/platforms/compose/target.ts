@@ -27,7 +27,13 @@ import { composeUpAround, preflightCheckpoints, restoreCheckpoints, type Project
  */
 export async function restoreCompose(bundle: BundleReader, request: RestoreRequest, ctx: RunContext): Promise<RestoreReport> {
   const timings: Record<string, number> = {};
-  const t0 = performance.now();
+  // Per-phase durations: the CLI adds them up to the total.
+  let last = performance.now();
+  const mark = (phase: string) => {
+    const now = performance.now();
+    timings[phase] = now - last;
+    last = now;
+  };
   if (!request.out) throw new FatchartError('usage', 'unpack --target compose needs --out DIR');
   const out = path.resolve(request.out);
   if (await stat(out).then(() => true, () => false)) throw new FatchartError('preflight', 'already exists; unpack writes a new folder', { subject: out });
@@ -64,7 +70,7 @@ export async function restoreCompose(bundle: BundleReader, request: RestoreReque
       await mkdir(path.dirname(path.join(staging, rel)), { recursive: true });
       await writeFile(path.join(staging, rel), content, { mode: rel.startsWith('secrets/') ? 0o600 : 0o644 });
     }
-    timings.files = performance.now() - t0;
+    mark('files');
 
     for (const f of plan.folders) {
       ctx.signal.throwIfAborted();
@@ -74,7 +80,7 @@ export async function restoreCompose(bundle: BundleReader, request: RestoreReque
       count(report, stats.files, stats.dataBytes);
       ctx.log.info(`bind-mount data ${f.claim} → ${f.rel}: ${stats.files} files verified`);
     }
-    timings.folders = performance.now() - t0;
+    mark('folders');
 
     for (const v of plan.volumes) {
       ctx.signal.throwIfAborted();
@@ -86,7 +92,7 @@ export async function restoreCompose(bundle: BundleReader, request: RestoreReque
       count(report, verified.files, verified.bytes);
       ctx.log.info(`volume ${name}: ${verified.files} files, ${verified.bytes} bytes, digests verified`);
     }
-    timings.volumes = performance.now() - t0;
+    mark('volumes');
 
     await rename(staging, out);
     renamed = true;
@@ -96,16 +102,16 @@ export async function restoreCompose(bundle: BundleReader, request: RestoreReque
     if (checkpoints.length) {
       report.checkpoints = await restoreCheckpoints(bundle, engine!, journal!, move, request.checkpointFallback ?? 'refuse', ctx);
       if (!request.up && report.checkpoints.restored.length) ctx.log.info(`start the other services with: docker compose -p ${project} up -d --no-recreate (keeps the resumed containers)`);
-      timings.checkpoints = performance.now() - t0;
+      mark('checkpoints');
     }
     if (request.up && report.checkpoints?.restored.length) {
       const services = await composeUpAround(engine!, journal!, out, move, ctx.signal);
       ctx.log.info(`up: ${services.map((s) => `${s.service} ${s.health === 'none' ? s.state : s.health}`).join(', ')}`);
-      timings.up = performance.now() - t0;
+      mark('up');
     } else if (request.up) {
       const services = await composeUp(engine!, journal!, out, project, { files: [COMPOSE_FILE], signal: ctx.signal });
       ctx.log.info(`up: ${services.map((s) => `${s.service} ${s.health === 'none' ? s.state : s.health}`).join(', ')}`);
-      timings.up = performance.now() - t0;
+      mark('up');
     }
     journal?.commit();
     return report;
