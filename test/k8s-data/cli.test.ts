@@ -118,4 +118,20 @@ describe.skipIf(!lab)('k8s data: the multi-tier app with data packs and unpacks 
       expect(restored['redis-data'].split('\n').length).toBeGreaterThan(7);
     }, 600_000);
   }
+
+  it('--only-volume restores one claim and --skip-data none; the workloads roll out either way', async (t) => {
+    const out = join(dir, 'shop-none.fatchart');
+    if (!source || !existsSync(out)) return t.skip();
+    const expected = await listings(source);
+    for (const [flag, restored] of [[['--only-volume', 'redis-data'], ['redis-data']], [['--skip-data'], []]] as const) {
+      const target = await k.namespace('fcd-shop-sel');
+      await volumes.pv(`${target}-a`);
+      await volumes.pv(`${target}-b`);
+      const unpacked = await run('node', [cli, 'unpack', out, '--target', 'k8s', '--kubeconfig', k.kubeconfig, '-n', target, ...flag], { env });
+      expect(unpacked.stderr.match(/restored volume (\S+):/g) ?? []).toEqual(restored.map((c) => `restored volume ${c}:`));
+      await rolledOut(target);
+      const got = await listings(target);
+      for (const m of mounts) expect(got[m.claim]).toBe((restored as readonly string[]).includes(m.claim) ? expected[m.claim] : '');
+    }
+  }, 600_000);
 });
