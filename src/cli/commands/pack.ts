@@ -37,7 +37,7 @@ export function register(program: Command): void {
     .option('-p, --project <name>', 'compose: project name')
     .option('--env-file <file>', 'compose: env file (repeatable)', collect, [])
     .option('--profile <name>', 'compose: profile to enable (repeatable)', collect, [])
-    .option('--images [what]', 'carry container images: none, referenced (every image the workloads run) or a FILE listing them', 'none')
+    .option('--images [what]', 'carry container images: none, referenced (every image the workloads run; also a bare --images) or a FILE listing one per line', 'none')
     .option('--platform <os/arch>', 'image platform picked from multi-arch indexes', 'linux/amd64')
     .option('--insecure-registry <host>', 'reach this registry over plain HTTP (repeatable; 127.0.0.0/8 always is)', collect, [])
     .option('--checkpoint [service...]', 'compose on a Docker Engine: CRIU checkpoint of every running service, or of the named ones')
