@@ -101,7 +101,7 @@ export function register(program: Command): void {
   const cmd = program
     .command('convert')
     .summary('convert an app between Compose, Kubernetes and OpenShift, with a loss report')
-    .argument('<input>', 'compose project folder or file, manifest folder or file, OpenShift template, or fat chart')
+    .argument('[input]', 'compose project folder or file, manifest folder or file, OpenShift template, or fat chart (default: the current folder, as Compose reads it)', '.')
     .addOption(new Option('--to <target>', 'target platform').choices([...targets]).makeOptionMandatory())
     .option('-f, --file <file>', 'compose file (repeatable, merged in order)', collect)
     .option('--env-file <file>', 'compose env file (repeatable; replaces .env)', collect)
