@@ -264,27 +264,33 @@ async function streamVolume(
   source.on('data', (chunk: Buffer) => advance(chunk.length));
   source.pipe(toIndex);
   source.pipe(compressor);
+  // A late write after a failure must not raise an unhandled 'error' on the spool.
+  spool.on('error', (err) => fail(err));
+  const indexing = indexTar(toIndex, async (rec) => {
+    if (spool.destroyed) throw new Error('index spool closed');
+    if (!spool.write(serializeRecord(rec))) await once(spool, 'drain');
+  });
+  const compressing = file.addStream(entry, compressor);
   try {
-    const [stats, data] = await Promise.all([
-      indexTar(toIndex, async (rec) => {
-        if (!spool.write(serializeRecord(rec))) await once(spool, 'drain');
-      }).catch((err) => {
-        fail(err);
-        throw err;
-      }),
-      file.addStream(entry, compressor).catch((err) => {
-        fail(err);
-        throw err;
-      }),
-    ]);
+    // Both branches must have stopped before anyone rewinds the file for a retry: a branch
+    // still appending after the rewind would corrupt the next attempt.
+    const [indexed, written] = await Promise.allSettled([indexing.catch(rethrowAfter(fail)), compressing.catch(rethrowAfter(fail))]);
+    if (indexed.status === 'rejected') throw indexed.reason;
+    if (written.status === 'rejected') throw written.reason;
     spool.end();
     await once(spool, 'finish');
-    return { data, stats };
+    return { data: written.value, stats: indexed.value };
   } finally {
     ctx.signal.removeEventListener('abort', abort);
     spool.destroy();
   }
 }
+
+/** Stops the other branch as soon as one fails, then rejects with the original error. */
+const rethrowAfter = (fail: (err: Error) => void) => (err: Error) => {
+  fail(err);
+  throw err;
+};
 
 async function writeSlotEntry(file: BundleFile, e: SlotEntry, ctx: RunContext): Promise<WrittenEntry> {
   throwIfAborted(ctx);
