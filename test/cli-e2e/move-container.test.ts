@@ -1,7 +1,7 @@
 /**
  * The create call a checkpoint restore makes for another project name and folder: Compose's
  * labels, the container name, the project's own volumes, bind mounts below the source's folder
- * and the project network move; everything else (external volumes, other host paths) stays.
+ * and the project network (with the service's alias) move; everything else (external volumes, other host paths) stays.
  */
 import { describe, expect, it } from 'vitest';
 import { moveContainer } from '../../src/platforms/compose/checkpoints.js';
@@ -43,6 +43,7 @@ describe('moveContainer', () => {
       { Type: 'bind', Source: '/srv/shop2', Target: '/all' },
     ]);
     expect(moved.HostConfig?.NetworkMode).toBe('shop2_default');
+    expect(moved.NetworkingConfig).toEqual({ EndpointsConfig: { shop2_default: { Aliases: ['db'] } } });
     // The recorded document is not modified.
     expect(recorded.Labels['com.docker.compose.project']).toBe('shop');
   });

@@ -18,6 +18,8 @@ const LABEL = {
   configFiles: 'com.docker.compose.project.config_files',
 };
 
+type Raw = Record<string, any>;
+
 export interface ProjectMove {
   /** Target project name. */
   project: string;
@@ -52,9 +54,41 @@ export function moveContainer(create: Docker.ContainerCreateOptions, move: Proje
   });
   hostConfig.Mounts = hostConfig.Mounts?.map((m) => (m.Source ? { ...m, Source: source(m.Source) } : m));
   if (hostConfig.NetworkMode?.startsWith(`${from}_`)) hostConfig.NetworkMode = `${move.project}_${hostConfig.NetworkMode.slice(from.length + 1)}`;
+  // The recorded document has no endpoint settings: without the service alias, the other
+  // services could not resolve the resumed one by name.
+  const service = labels['com.docker.compose.service'];
+  const network = hostConfig.NetworkMode;
+  const networking = service && network && !/^(none|host|bridge|default|container:.*)$/.test(network) ? { NetworkingConfig: { EndpointsConfig: { [network]: { Aliases: [service] } } } } : {};
   // Compose v1 names containers `<project>_<service>_<n>`, v2 `<project>-<service>-<n>`.
   const name = create.name?.startsWith(from) && /^[-_]/.test(create.name.slice(from.length)) ? `${move.project}${create.name.slice(from.length)}` : create.name;
-  return { ...create, name, Labels: labels, HostConfig: hostConfig };
+  return { ...create, name, Labels: labels, HostConfig: hostConfig, ...networking };
+}
+
+/**
+ * A restored container joins its network at create time, before Compose ever runs: the
+ * project's networks are made first, labelled as Compose labels its own so that `up` adopts
+ * them and `down` removes them — `<project>_<key>` for each declared one (unless external) and
+ * `<project>_default` when a service uses neither `networks` nor `network_mode`.
+ */
+export async function createProjectNetworks(engine: Engine, journal: EngineJournal, document: Raw, project: string): Promise<void> {
+  const declared = Object.entries((document.networks ?? {}) as Record<string, Raw | null>).map(([key, n]) => [key, n ?? {}] as const);
+  const usesDefault = Object.values((document.services ?? {}) as Record<string, Raw>).some((s) => !s.networks && !s.network_mode);
+  const wanted = [...declared.filter(([, n]) => !n.external), ...(usesDefault && !declared.some(([k]) => k === 'default') ? [['default', {}] as const] : [])];
+  for (const [key, n] of wanted) {
+    const name = n.name ?? `${project}_${key}`;
+    if (await engine.getNetwork(name).inspect().then(() => true, () => false)) continue;
+    const ipam = n.ipam as Raw | undefined;
+    const created = await engine.createNetwork({
+      Name: name,
+      Driver: n.driver ?? 'bridge',
+      Options: n.driver_opts,
+      Internal: n.internal,
+      Attachable: n.attachable,
+      ...(ipam ? { IPAM: { Driver: ipam.driver, Config: (ipam.config ?? []).map((c: Raw) => ({ Subnet: c.subnet, Gateway: c.gateway, IPRange: c.ip_range })) } } : {}),
+      Labels: { ...(n.labels ?? {}), 'com.docker.compose.project': project, 'com.docker.compose.network': key, ...journal.labels },
+    });
+    journal.network(created.id);
+  }
 }
 
 /**
@@ -78,8 +112,10 @@ export async function restoreCheckpoints(
   journal: EngineJournal,
   move: ProjectMove,
   fallback: CheckpointFallback,
+  document: Raw,
   ctx: RunContext,
 ): Promise<NonNullable<RestoreReport['checkpoints']>> {
+  await createProjectNetworks(engine, journal, document, move.project);
   const result = await restoreBundleCheckpointsOnDocker(bundle, { docker: engine }, { fallback, perContainer: () => ({ configure: (c) => moveContainer(c, move) }) }, ctx);
   for (const r of result.restored) journal.container(r.containerId);
   for (const r of result.restored) ctx.log.info(`checkpoint: ${r.name} resumed from its checkpoint`);

@@ -100,7 +100,7 @@ export async function restoreCompose(bundle: BundleReader, request: RestoreReque
     // create the containers that resume); after the rename, since bind mounts point into `out`.
     const move: ProjectMove = { project, dir: out, composeFile: COMPOSE_FILE, volumeKeys: plan.volumes.map((v) => v.key) };
     if (checkpoints.length) {
-      report.checkpoints = await restoreCheckpoints(bundle, engine!, journal!, move, request.checkpointFallback ?? 'refuse', ctx);
+      report.checkpoints = await restoreCheckpoints(bundle, engine!, journal!, move, request.checkpointFallback ?? 'refuse', plan.document, ctx);
       if (!request.up && report.checkpoints.restored.length) ctx.log.info(`start the other services with: docker compose -p ${project} up -d --no-recreate (keeps the resumed containers)`);
       mark('checkpoints');
     }
