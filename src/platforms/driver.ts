@@ -36,6 +36,8 @@ export interface CaptureRequest {
   parallel?: number;
   explain?: boolean;
   excludeSecrets?: boolean;
+  /** k8s/openshift: cleaning profile, `portable` (default) or `neat` (also drops server defaults). */
+  clean?: 'portable' | 'neat';
   /**
    * `pack --checkpoint [SERVICE…]`: CRIU checkpoints of the app's running containers (all when
    * `services` is empty), taken before anything is quiesced (a paused container cannot be dumped).
@@ -75,6 +77,10 @@ export interface RestoreRequest {
   onlyVolume?: string;
   conflict?: string;
   preservePerms?: boolean;
+  /** k8s/openshift: image of the pods that write claim data; seconds to wait for binds and rollouts; where the journal goes. */
+  moverImage?: string;
+  waitTimeoutSeconds?: number;
+  journal?: string;
   /** Checkpoints the target cannot restore: refuse the unpack (default) or start them cold. */
   checkpointFallback?: 'refuse' | 'cold';
   /** The blueprints after conversion and rewrites for this target (see src/convert). */

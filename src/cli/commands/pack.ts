@@ -30,6 +30,7 @@ export function register(program: Command): void {
     .option('-l, --selector <selector>', 'k8s/openshift: label selector of the app')
     .option('--all', 'k8s/openshift: every object in the namespace')
     .option('--explain', 'k8s/openshift: print why each object was included')
+    .addOption(new Option('--clean <profile>', 'k8s/openshift: portable keeps author-set and defaulted values; neat also drops server defaults').choices(['portable', 'neat']).default('portable'))
     .option('--quiesce <mode>', 'consistency while copying data: k8s scale|hooks|none, compose pause|stop|none')
     .option('--mover-image <image>', 'k8s: image of the pod that streams volume data')
     .option('--parallel <n>', 'k8s: volumes copied at once', intOption)
@@ -83,6 +84,7 @@ to its data root; CRIU cannot dump containers with established TCP connections.`
             explain: o.explain,
             quiesce: o.quiesce,
             moverImage: o.moverImage,
+            clean: o.clean,
             parallel: o.parallel,
             composeFiles: o.file,
             project: o.project,

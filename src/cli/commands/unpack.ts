@@ -4,7 +4,7 @@ import { platformNames } from '../../platforms/index.js';
 import type { PlatformName } from '../../model/app.js';
 import { bytes, duration } from '../../util/format.js';
 import { runCommand } from '../run.js';
-import { collect } from '../options.js';
+import { collect, intOption } from '../options.js';
 import { readPassphrase } from '../../security/open.js';
 import { addRewriteOptions, rewritesFromOptions } from './convert.js';
 
@@ -28,7 +28,10 @@ export function register(program: Command): void {
     .option('--context <name>', 'k8s/openshift: kubeconfig context')
     .option('-n, --namespace <ns>', 'k8s/openshift: target namespace')
     .option('--dry-run', 'k8s/openshift: server-side dry run; change nothing')
-    .option('--plan', 'k8s/openshift: print the plan (order, size, expected time) and stop')
+    .option('--plan', 'k8s/openshift: print the action for each object, in order, and stop')
+    .option('--mover-image <image>', 'k8s/openshift: image of the pods that write claim data (needs sh, tar, sha256sum)')
+    .option('--wait-timeout <seconds>', 'k8s/openshift: how long to wait for claims to bind and workloads to be ready', intOption, 300)
+    .option('--journal <file>', 'k8s/openshift: where to write the transaction journal (default under $XDG_STATE_HOME/fatchart/journals)')
     .addOption(new Option('--conflict <policy>', 'k8s/openshift: existing objects').choices(['fail', 'skip', 'overwrite']).default('fail'))
     .option('-p, --project <name>', 'compose: project name')
     .option('--up', 'compose: start the project and wait for health checks')
@@ -73,6 +76,9 @@ a cluster target is a transaction rolled back on any failure.`)
             dryRun: o.dryRun,
             planOnly: o.plan,
             conflict: o.conflict,
+            moverImage: o.moverImage,
+            waitTimeoutSeconds: o.waitTimeout,
+            journal: o.journal,
             project: o.project,
             up: o.up,
             pushImages: o.pushImages,
