@@ -1,6 +1,7 @@
 import { FatchartError } from '../errors.js';
 import { indexTar, type IndexRecord } from '../bundle/volume-index.js';
 import type { RunContext } from '../util/context.js';
+import { counted } from '../util/lines.js';
 import { openBundle, type TrustOptions } from '../security/open.js';
 import type { BundleReader } from '../bundle/reader.js';
 
@@ -75,8 +76,7 @@ async function deepCheckVolume(reader: BundleReader, name: string, ctx: RunConte
   const expected = reader.volumeIndex(name)[Symbol.asyncIterator]();
   const progress = ctx.progress.start(`deep ${name}`, v.stats.dataBytes);
   try {
-    const tar = reader.volumeTar(name);
-    tar.on('data', (c: Buffer) => progress.advance(c.length));
+    const tar = counted(reader.volumeTar(name), (n) => progress.advance(n));
     await indexTar(tar, async (got) => {
       const want = (await expected.next()).value as IndexRecord | undefined;
       if (!want) throw new FatchartError('verification', 'member is not in the volume index', { subject: `${subject}: ${got.path}` });

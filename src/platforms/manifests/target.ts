@@ -7,6 +7,7 @@ import { extractVolume } from '../../bundle/volume-extract.js';
 import { dumpObject } from '../../model/yaml.js';
 import type { RunContext } from '../../util/context.js';
 import { StagingDir } from '../../util/staging.js';
+import { counted } from '../../util/lines.js';
 import { FatchartError } from '../../errors.js';
 import type { RestoreReport, RestoreRequest, TargetDriver } from '../driver.js';
 import { APP_FILE, DATA_DIR, MANIFESTS_DIR } from './layout.js';
@@ -36,8 +37,7 @@ export const manifestsTarget: TargetDriver = {
         const dir = join(staging.path, DATA_DIR, v.name);
         await mkdir(dir, { recursive: true });
         const progress = ctx.progress.start(`volume ${v.name}`, v.stats.dataBytes);
-        const tar = bundle.volumeTar(v.name);
-        tar.on('data', (c: Buffer) => progress.advance(c.length));
+        const tar = counted(bundle.volumeTar(v.name), (n) => progress.advance(n));
         const stats = await extractVolume(tar, bundle.volumeIndex(v.name), dir, {
           subject: `${bundle.path}:${v.entry}`,
           preservePerms: request.preservePerms,
