@@ -1,19 +1,12 @@
 import { Header, Pax } from 'tar';
 import type { Readable } from 'node:stream';
 import { ByteReader } from './byte-reader.js';
-import { BLOCK, padding } from './tar-header.js';
+import { BLOCK, padding, type TarHeaderFields } from './tar-header.js';
 
 /** One entry as the reader sees it, after pax/GNU extensions are applied. */
-export interface TarEntry {
-  path: string;
+export interface TarEntry extends Omit<TarHeaderFields, 'type'> {
   /** node-tar's type names: File, OldFile, Directory, SymbolicLink, Link, FIFO, CharacterDevice, … */
   type: string;
-  size: number;
-  mode: number;
-  mtime: number;
-  uid: number;
-  gid: number;
-  linkpath?: string;
   /** Offset of the entry's data in the stream. */
   offset: number;
   /** The body; must be consumed (or left to the iterator, which skips it) before the next entry. */

@@ -16,16 +16,10 @@ export const ENGINE_CONFIG_FILE = 'docker-inspect.json';
 export const CRIU_DIR = 'checkpoint';
 
 /** The host facts a capturing tool knows and a CRIU dump does not keep. */
-export interface HostFacts {
-  engine?: string;
-  engineVersion?: string;
-  runtime?: string;
-  runtimeVersion?: string;
-  criuVersion?: string;
-  kernelVersion?: string;
-  cgroupVersion?: '1' | '2';
-  architecture?: string;
-}
+export type HostFacts = Pick<
+  CheckpointFacts,
+  'engine' | 'engineVersion' | 'runtime' | 'runtimeVersion' | 'criuVersion' | 'kernelVersion' | 'cgroupVersion' | 'architecture'
+>;
 
 const metadataFiles = new Set(['config.dump', 'spec.dump', 'network.status', 'stats-dump', HOST_FILE]);
 /** JSON metadata beside the images; a bare image directory has none of these among its images. */
