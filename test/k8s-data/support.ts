@@ -10,19 +10,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KubeLab } from '../support/components/k8s.js';
 import type { KubeObject } from '../../src/model/object.js';
-import type { RunContext } from '../../src/util/context.js';
 
 export const labImage = 'lab.local/busybox:bookworm';
 
-export function recordingContext(signal: AbortSignal = new AbortController().signal): RunContext & { lines: string[] } {
-  const lines: string[] = [];
-  return {
-    lines,
-    log: { info: (m) => lines.push(m), warn: (m) => lines.push(`WARN ${m}`), debug: () => {} },
-    progress: { start: () => ({ advance() {}, done() {} }) },
-    signal,
-  };
-}
+// The driver tests' recorder: what the driver says, for assertions.
+export { recordingContext } from '../k8s/support.js';
+
 
 export const tempDir = (prefix: string) => mkdtempSync(join(tmpdir(), prefix));
 
